@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace NetBufNative.Internal;
+
+/// <summary>
+/// A lock-free Treiber stack of buffer indices. The links live in <see cref="BufferSlot.Next"/>;
+/// the head is one 64-bit word: the top index in the low 32 bits and a version tag in the high 32
+/// bits. .NET has no double-width CAS, so the tag shares the word with the index; every successful
+/// CAS bumps it (<see cref="IFreeListPolicy.NextTag"/>), so a thread that read head A, slept while
+/// others popped A and pushed it back, then wakes up, fails its CAS instead of installing a stale
+/// next link (the ABA problem). Each node also records its depth, so the count is a consistent
+/// O(1) snapshot without a shared counter on the hot path.
+/// </summary>
+/// <typeparam name="TPolicy">The tag and hook policy; <see cref="AbaTaggedPolicy"/> in production.</typeparam>
+/// <remarks>All methods are thread-safe and lock-free. The struct must live in a field and be used in place.</remarks>
+internal struct IndexFreeList<TPolicy>
+    where TPolicy : struct, IFreeListPolicy
+{
+    /// <summary>Low half of the head when the list is empty (as an int: -1, also the bottom link).</summary>
+    public const int Empty = -1;
+
+    /// <summary>Low half of the head once <see cref="Close"/> ran (as an int: -2).</summary>
+    public const int Closed = -2;
+
+    private const long IndexMask = 0xFFFF_FFFF;
+
+    private PaddedHead _head;
+
+    /// <summary>Links slots 0..count-1 into the list, 0 on top. Not thread-safe: call before publishing.</summary>
+    public void Initialize(BufferSlot[] slots, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            slots[i].Next = i + 1 < count ? i + 1 : Empty;
+            slots[i].Depth = count - i;
+        }
+
+        Volatile.Write(ref _head.Value, count > 0 ? 0 : Empty & IndexMask);
+    }
+
+    /// <summary>Pops the top index.</summary>
+    /// <returns>The index, or <see cref="Empty"/>, or <see cref="Closed"/>.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Pop(BufferSlot[] slots)
+    {
+        ref long head = ref _head.Value;
+        long observed = Volatile.Read(ref head);
+        while (true)
+        {
+            int index = (int)observed;
+            if (index < 0)
+            {
+                return index;
+            }
+
+            int next = Volatile.Read(ref SlotAt(slots, index).Next);
+            TPolicy.BeforeCompareExchange();
+            long desired = TPolicy.NextTag(observed) | (uint)next;
+            long actual = Interlocked.CompareExchange(ref head, desired, observed);
+            if (actual == observed)
+            {
+                return index;
+            }
+
+            observed = actual;
+        }
+    }
+
+    /// <summary>Pushes <paramref name="index"/>, which the caller owns exclusively.</summary>
+    /// <returns><see langword="false"/> when the list is closed; the index was not pushed.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPush(BufferSlot[] slots, int index)
+    {
+        ref long head = ref _head.Value;
+        ref BufferSlot slot = ref SlotAt(slots, index);
+        long observed = Volatile.Read(ref head);
+        while (true)
+        {
+            int top = (int)observed;
+            if (top == Closed)
+            {
+                return false;
+            }
+
+            // Plain writes: the CAS below is a full fence that publishes them with the new head.
+            slot.Next = top;
+            slot.Depth = top < 0 ? 1 : Volatile.Read(ref SlotAt(slots, top).Depth) + 1;
+            TPolicy.BeforeCompareExchange();
+            long desired = TPolicy.NextTag(observed) | (uint)index;
+            long actual = Interlocked.CompareExchange(ref head, desired, observed);
+            if (actual == observed)
+            {
+                return true;
+            }
+
+            observed = actual;
+        }
+    }
+
+    /// <summary>How many indices the list holds: a consistent snapshot (0 once closed).</summary>
+    public readonly int Count(BufferSlot[] slots)
+    {
+        long observed = Volatile.Read(in _head.Value);
+        while (true)
+        {
+            int top = (int)observed;
+            if (top < 0)
+            {
+                return 0;
+            }
+
+            // The depth is valid only if the node was still on top after reading it.
+            int depth = Volatile.Read(ref SlotAt(slots, top).Depth);
+            long again = Volatile.Read(in _head.Value);
+            if (again == observed)
+            {
+                return depth;
+            }
+
+            observed = again;
+        }
+    }
+
+    /// <summary>
+    /// Closes the list: from now on <see cref="Pop"/> returns <see cref="Closed"/> and
+    /// <see cref="TryPush"/> returns false. The indices it held stay where they are.
+    /// </summary>
+    /// <returns>How many indices the list held when it closed, or -1 if it was closed already.</returns>
+    public int Close(BufferSlot[] slots)
+    {
+        ref long head = ref _head.Value;
+        long observed = Volatile.Read(ref head);
+        while (true)
+        {
+            int top = (int)observed;
+            if (top == Closed)
+            {
+                return -1;
+            }
+
+            long desired = TPolicy.NextTag(observed) | (Closed & IndexMask);
+            long actual = Interlocked.CompareExchange(ref head, desired, observed);
+            if (actual == observed)
+            {
+                // Nobody pops a closed list, so the old top's depth can no longer change.
+                return top < 0 ? 0 : Volatile.Read(ref SlotAt(slots, top).Depth);
+            }
+
+            observed = actual;
+        }
+    }
+
+    /// <summary>
+    /// Element access without a bounds check. Sound because every index that reaches it is
+    /// either one the head or a link held (always 0..capacity-1: only valid indices are ever
+    /// pushed) or one the pool validated.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref BufferSlot SlotAt(BufferSlot[] slots, int index) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(slots), (nint)(uint)index);
+}
