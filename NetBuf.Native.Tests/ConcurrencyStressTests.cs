@@ -1,0 +1,231 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using NUnit.Framework;
+
+namespace NetBufNative.Tests;
+
+/// <summary>
+/// Many threads (more than this machine's cores) allocate, write, convert and free, each for a
+/// bounded number of iterations and time. An ownership table updated with Interlocked.Exchange
+/// catches at once a buffer handed to two owners; a per-thread pattern catches another thread
+/// writing into a buffer it does not own; the final counts catch a lost buffer.
+/// </summary>
+[NonParallelizable]
+public sealed class ConcurrencyStressTests
+{
+    private static readonly TimeSpan TimeBudget = TimeSpan.FromSeconds(3);
+
+    [TestCase(64, 8, 200_000)]
+    [TestCase(4, 8, 200_000)]
+    [TestCase(1, 4, 50_000)]
+    public void Threads_alloc_write_convert_and_free_without_ever_sharing_a_buffer(int capacity, int threads, int iterationsPerThread)
+    {
+        using var pool = new NetBufPool(capacity, 2048);
+        var owners = new int[capacity];
+        var failures = new ConcurrentQueue<string>();
+        long completed = 0;
+        var clock = Stopwatch.StartNew();
+
+        using var start = new Barrier(threads);
+        var workers = Enumerable.Range(1, threads).Select(id => new Thread(() =>
+        {
+            var random = new Random(id);
+            start.SignalAndWait();
+            for (int i = 0; i < iterationsPerThread && failures.IsEmpty && clock.Elapsed < TimeBudget; i++)
+            {
+                if (!pool.TryAlloc(out var buf))
+                {
+                    Thread.Yield();
+                    continue;
+                }
+
+                int index = buf.BufferIndex;
+                int previous = Interlocked.Exchange(ref owners[index], id);
+                if (previous != 0)
+                {
+                    failures.Enqueue($"buffer {index} given to thread {id} while thread {previous} owned it");
+                }
+
+                byte pattern = (byte)((id * 31) + i);
+                buf.Append(64).Fill(pattern);
+                if (random.Next(4) == 0)
+                {
+                    Thread.Yield();
+                }
+
+                switch (random.Next(3))
+                {
+                    case 0:
+                        var ptr = buf.IntoBufPtr();
+                        buf = pool.FromBufPtr(ptr);
+                        break;
+                    case 1:
+                        var box = buf.IntoBox();
+                        buf = box.IntoNetBuf();
+                        break;
+                    default:
+                        var boxed = buf.IntoBox();
+                        var lent = boxed.IntoBufPtr();
+                        buf = pool.FromBufPtr(lent);
+                        break;
+                }
+
+                if (buf.PacketLength != 64 || buf.Packet.IndexOfAnyExcept(pattern) >= 0)
+                {
+                    failures.Enqueue($"thread {id} found buffer {index} overwritten");
+                }
+
+                previous = Interlocked.Exchange(ref owners[index], 0);
+                if (previous != id)
+                {
+                    failures.Enqueue($"thread {id} released buffer {index} but the table said {previous}");
+                }
+
+                buf.Dispose();
+                Interlocked.Increment(ref completed);
+            }
+        })).ToList();
+
+        workers.ForEach(t => t.Start());
+        workers.ForEach(t => t.Join());
+
+        Assert.That(failures, Is.Empty);
+        Assert.That(completed, Is.GreaterThan(threads), "the threads did real work");
+        Assert.That(pool.Available, Is.EqualTo(capacity), "no buffer was lost");
+        Assert.That(pool.InUse, Is.Zero);
+        HandleOwnershipTests.AssertPoolHandsOutDistinctBuffers(pool);
+        TestContext.Out.WriteLine($"{completed} cycles in {clock.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
+    [Test]
+    public void Boxes_and_pointers_handed_between_threads_arrive_intact_and_all_come_back()
+    {
+        const int Capacity = 32;
+        const int PerProducer = 20_000;
+        using var pool = new NetBufPool(Capacity, 2048);
+        using var boxes = new BlockingCollection<NetBufBox>(boundedCapacity: 8);
+        using var pointers = new BlockingCollection<NetBufPtr>(boundedCapacity: 8);
+        var failures = new ConcurrentQueue<string>();
+        long consumed = 0;
+
+        void Produce(int id)
+        {
+            for (int i = 0; i < PerProducer; i++)
+            {
+                NetBuf buf;
+                while (!pool.TryAlloc(out buf))
+                {
+                    Thread.Yield();
+                }
+
+                BitConverter.TryWriteBytes(buf.Append(8), ((long)id << 32) | (uint)i);
+                if ((i & 1) == 0)
+                {
+                    boxes.Add(buf.IntoBox());
+                }
+                else
+                {
+                    pointers.Add(buf.IntoBufPtr());
+                }
+            }
+        }
+
+        void Check(NetBuf buf)
+        {
+            if (buf.PacketLength != 8 || (BitConverter.ToInt64(buf.Packet) & 0xFFFF_FFFF) >= PerProducer)
+            {
+                failures.Enqueue($"a handed-over packet arrived damaged: {buf.PacketLength} bytes");
+            }
+
+            Interlocked.Increment(ref consumed);
+        }
+
+        var producers = new[] { Task.Run(() => Produce(1)), Task.Run(() => Produce(2)) };
+        var boxConsumer = Task.Run(() =>
+        {
+            foreach (var box in boxes.GetConsumingEnumerable())
+            {
+                using var buf = box.IntoNetBuf();
+                Check(buf);
+            }
+        });
+        var pointerConsumer = Task.Run(() =>
+        {
+            foreach (var ptr in pointers.GetConsumingEnumerable())
+            {
+                using var buf = pool.FromBufPtr(ptr);
+                Check(buf);
+            }
+        });
+
+        Task.WaitAll(producers);
+        boxes.CompleteAdding();
+        pointers.CompleteAdding();
+        Task.WaitAll(boxConsumer, pointerConsumer);
+
+        Assert.That(failures, Is.Empty);
+        Assert.That(consumed, Is.EqualTo(2 * PerProducer));
+        Assert.That(pool.Available, Is.EqualTo(Capacity));
+    }
+
+    [Test]
+    public void Of_two_threads_restoring_one_pointer_exactly_one_wins()
+    {
+        using var pool = new NetBufPool(2, 2048);
+        for (int round = 0; round < 2000; round++)
+        {
+            var ptr = pool.Alloc().IntoBufPtr();
+            int wins = 0;
+            using var start = new Barrier(2);
+            void Race()
+            {
+                start.SignalAndWait();
+                if (pool.TryFromBufPtr(ptr, out var buf))
+                {
+                    Interlocked.Increment(ref wins);
+                    buf.Dispose();
+                }
+            }
+
+            var other = Task.Run(Race);
+            Race();
+            other.Wait();
+            Assert.That(wins, Is.EqualTo(1), $"round {round}");
+        }
+
+        Assert.That(pool.Available, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void Of_two_threads_disposing_copies_of_one_box_exactly_one_succeeds()
+    {
+        using var pool = new NetBufPool(2, 2048);
+        for (int round = 0; round < 2000; round++)
+        {
+            var box = pool.AllocBoxed();
+            int successes = 0, rejections = 0;
+            using var start = new Barrier(2);
+            void Race(NetBufBox copy)
+            {
+                start.SignalAndWait();
+                try
+                {
+                    copy.Dispose();
+                    Interlocked.Increment(ref successes);
+                }
+                catch (ObjectDisposedException)
+                {
+                    Interlocked.Increment(ref rejections);
+                }
+            }
+
+            var other = Task.Run(() => Race(box));
+            Race(box);
+            other.Wait();
+            Assert.That((successes, rejections), Is.EqualTo((1, 1)), $"round {round}");
+        }
+
+        Assert.That(pool.Available, Is.EqualTo(2));
+        HandleOwnershipTests.AssertPoolHandsOutDistinctBuffers(pool);
+    }
+}
