@@ -1,5 +1,6 @@
 using System.Buffers;
 using BenchmarkDotNet.Attributes;
+using NetBufNative.Internal;
 
 namespace NetBufNative.Bench;
 
@@ -19,12 +20,14 @@ public class AllocFreeBenchmarks
 
     private NetBufPool _pool = null!;
     private LockedFreeList _locked = null!;
+    private BareStack _bare = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         _pool = new NetBufPool(1024, BufferLength);
         _locked = new LockedFreeList(1024);
+        _bare = new BareStack(1024);
     }
 
     [GlobalCleanup]
@@ -74,6 +77,16 @@ public class AllocFreeBenchmarks
         }
     }
 
+    [Benchmark(OperationsPerInvoke = Pairs, Description = "bare tagged Treiber stack (no handle checks)")]
+    public void BareTaggedStack()
+    {
+        BareStack stack = _bare;
+        for (int i = 0; i < Pairs; i++)
+        {
+            stack.List.TryPush(stack.Slots, stack.List.Pop(stack.Slots));
+        }
+    }
+
     [Benchmark(OperationsPerInvoke = Pairs, Description = "lock-guarded free list (ArceOS design)")]
     public void LockedFreeListPair()
     {
@@ -81,6 +94,19 @@ public class AllocFreeBenchmarks
         for (int i = 0; i < Pairs; i++)
         {
             list.Free(list.Alloc());
+        }
+    }
+
+    /// <summary>The pool's free list alone: what alloc+free would cost without the ownership checks.</summary>
+    internal sealed class BareStack
+    {
+        internal readonly BufferSlot[] Slots;
+        internal IndexFreeList<AbaTaggedPolicy> List;
+
+        internal BareStack(int capacity)
+        {
+            Slots = new BufferSlot[capacity];
+            List.Initialize(Slots, capacity);
         }
     }
 }

@@ -15,6 +15,9 @@ public sealed class PoolConstructionTests
         Assert.That(pool.Capacity, Is.EqualTo(4));
         Assert.That(pool.Available, Is.EqualTo(4));
         Assert.That(pool.InUse, Is.Zero);
+        Assert.That(pool.BlockAlignment, Is.EqualTo(NetBufPool.CacheLineSize));
+        Assert.That(pool.DefaultHeadroom, Is.Zero);
+        Assert.That(pool.IsDisposed, Is.False);
     }
 
     [TestCase(1525)]
@@ -87,6 +90,7 @@ public sealed class PoolConstructionTests
             pointers[i] = buf.IntoBufPtr();
         }
 
+        Assert.That(pool.BlockAlignment, Is.EqualTo(alignment));
         var addresses = pointers.Select(p => (long)p.BufferAddress).Order().ToArray();
         Assert.That(addresses[0] % alignment, Is.Zero, "block alignment");
         foreach (long address in addresses)

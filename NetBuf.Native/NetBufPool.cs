@@ -57,6 +57,7 @@ public sealed unsafe class NetBufPool : IDisposable
     private readonly int _bufferLength;
     private readonly int _stride;
     private readonly ushort _defaultHeadroom;
+    private readonly int _blockAlignment;
     private readonly string _name;
     private IndexFreeList<AbaTaggedPolicy> _freeList;
 
@@ -128,6 +129,7 @@ public sealed unsafe class NetBufPool : IDisposable
         _bufferLength = bufferLength;
         _stride = stride;
         _defaultHeadroom = (ushort)options.DefaultHeadroom;
+        _blockAlignment = alignment;
         _name = options.Name ?? $"NetBufPool#{Interlocked.Increment(ref s_lastPoolNumber)}";
 
         // The managed metadata first: if it fails, no native memory has been taken yet.
@@ -158,6 +160,9 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <summary>The distance between the starts of two neighbouring buffers: <see cref="BufferLength"/>
     /// rounded up to <see cref="CacheLineSize"/>.</summary>
     public int BufferStride => _stride;
+
+    /// <summary>The alignment of the native block, in bytes (<see cref="NetBufPoolOptions.BlockAlignment"/>).</summary>
+    public int BlockAlignment => _blockAlignment;
 
     /// <summary>The headroom a freshly allocated buffer starts with (<see cref="NetBufPoolOptions.DefaultHeadroom"/>).</summary>
     public int DefaultHeadroom => _defaultHeadroom;
