@@ -15,12 +15,15 @@ public sealed class ConcurrencyStressTests
 {
     private static readonly TimeSpan TimeBudget = TimeSpan.FromSeconds(3);
 
-    [TestCase(64, 8, 200_000)]
-    [TestCase(4, 8, 200_000)]
-    [TestCase(1, 4, 50_000)]
-    public void Threads_alloc_write_convert_and_free_without_ever_sharing_a_buffer(int capacity, int threads, int iterationsPerThread)
+    [TestCase(64, 8, 200_000, null)]
+    [TestCase(64, 8, 200_000, 0)]
+    [TestCase(4, 8, 200_000, 0)]
+    [TestCase(1, 4, 50_000, 0)]
+    [TestCase(16, 8, 100_000, 8)]
+    [TestCase(4, 8, 50_000, 4)]
+    public void Threads_alloc_write_convert_and_free_without_ever_sharing_a_buffer(int capacity, int threads, int iterationsPerThread, int? cacheSize)
     {
-        using var pool = new NetBufPool(capacity, 2048);
+        using var pool = new NetBufPool(capacity, 2048, new NetBufPoolOptions { ThreadCacheSize = cacheSize });
         var owners = new int[capacity];
         var failures = new ConcurrentQueue<string>();
         long completed = 0;
@@ -102,7 +105,7 @@ public sealed class ConcurrencyStressTests
     {
         const int Capacity = 32;
         const int PerProducer = 20_000;
-        using var pool = new NetBufPool(Capacity, 2048);
+        using var pool = new NetBufPool(Capacity, 2048, new NetBufPoolOptions { ThreadCacheSize = 8 });
         using var boxes = new BlockingCollection<NetBufBox>(boundedCapacity: 8);
         using var pointers = new BlockingCollection<NetBufPtr>(boundedCapacity: 8);
         var failures = new ConcurrentQueue<string>();

@@ -27,14 +27,19 @@ namespace NetBufNative;
 public ref struct NetBuf : IDisposable
 {
     private NetBufPool? _pool;
+
+    /// <summary>The allocating thread's cache, if the pool has one: a NetBuf never leaves its
+    /// thread, so its Dispose can free into this cache without looking it up again.</summary>
+    private ThreadCache? _cache;
     private int _index;
     private uint _token;
 
-    internal NetBuf(NetBufPool pool, int index, uint token)
+    internal NetBuf(NetBufPool pool, int index, uint token, ThreadCache? cache = null)
     {
         _pool = pool;
         _index = index;
         _token = token;
+        _cache = cache;
     }
 
     /// <summary>Whether this handle currently owns (or, for <see cref="NetBufBox.AsNetBuf"/>, views) a buffer.</summary>
@@ -352,7 +357,7 @@ public ref struct NetBuf : IDisposable
         }
 
         // The fields stay as they are, so a second Dispose of this variable is caught as stale.
-        pool.Return(_index, _token);
+        pool.Return(_index, _token, _cache);
     }
 
     /// <inheritdoc/>

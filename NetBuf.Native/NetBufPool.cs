@@ -48,7 +48,18 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <summary>The largest block alignment accepted: 1 GiB, the largest huge page on x64.</summary>
     private const int MaxBlockAlignment = 1 << 30;
 
+    /// <summary>The largest thread cache accepted: beyond this a cache only strands buffers.</summary>
+    private const int MaxThreadCacheSize = 1024;
+
+    /// <summary>Automatic thread caches hold at most this many buffers: enough to amortize a
+    /// refill CAS over 16 allocations, small enough to stay in L1 with its metadata.</summary>
+    private const int AutoThreadCacheLimit = 32;
+
     private static int s_lastPoolNumber;
+    private static long s_lastStamp;
+
+    [ThreadStatic]
+    private static ThreadCacheTable t_caches;
 
     private readonly BufferSlot[] _slots;
     private readonly NativeBlock _memory;
@@ -59,6 +70,11 @@ public sealed unsafe class NetBufPool : IDisposable
     private readonly ushort _defaultHeadroom;
     private readonly int _blockAlignment;
     private readonly string _name;
+    private readonly long _stamp;
+    private readonly int _cacheSize;
+    private readonly int _cacheBatch;
+    private readonly Lock _registryLock = new();
+    private ThreadCache[] _caches = [];
     private IndexFreeList<AbaTaggedPolicy> _freeList;
 
     /// <summary>Buffers still out when the pool closed, less those returned since (see <see cref="Dispose"/>).</summary>
@@ -116,6 +132,15 @@ public sealed unsafe class NetBufPool : IDisposable
                 $"DefaultHeadroom must be between 0 and the buffer length ({bufferLength}).");
         }
 
+        int? requestedCache = options.ThreadCacheSize;
+        if (requestedCache is < 0 or > MaxThreadCacheSize)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(
+                nameof(options),
+                requestedCache.Value,
+                $"ThreadCacheSize must be between 0 (no cache) and {MaxThreadCacheSize}, or null for automatic.");
+        }
+
         int stride = RoundUpToCacheLine(bufferLength);
         if (!TryComputeBlockLength(capacity, stride, (ulong)nint.MaxValue, out ulong blockLength))
         {
@@ -130,6 +155,9 @@ public sealed unsafe class NetBufPool : IDisposable
         _stride = stride;
         _defaultHeadroom = (ushort)options.DefaultHeadroom;
         _blockAlignment = alignment;
+        _stamp = Interlocked.Increment(ref s_lastStamp);
+        _cacheSize = requestedCache ?? AutomaticThreadCacheSize(capacity);
+        _cacheBatch = Math.Max(1, _cacheSize / 2);
         _name = options.Name ?? $"NetBufPool#{Interlocked.Increment(ref s_lastPoolNumber)}";
 
         // The managed metadata first: if it fails, no native memory has been taken yet.
@@ -167,9 +195,25 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <summary>The headroom a freshly allocated buffer starts with (<see cref="NetBufPoolOptions.DefaultHeadroom"/>).</summary>
     public int DefaultHeadroom => _defaultHeadroom;
 
-    /// <summary>How many buffers can be allocated now: a snapshot, exact when no other thread is
-    /// allocating or returning; 0 once the pool is disposed.</summary>
-    public int Available => _freeList.Count(_slots);
+    /// <summary>How many buffers each thread may keep in its cache (0: no thread cache).</summary>
+    public int ThreadCacheSize => _cacheSize;
+
+    /// <summary>How many buffers can be allocated now, in the shared free list and in the thread
+    /// caches: a snapshot, exact when no other thread is allocating or returning; 0 once the
+    /// pool is disposed.</summary>
+    public int Available
+    {
+        get
+        {
+            int available = _freeList.Count(_slots);
+            foreach (ThreadCache cache in Volatile.Read(ref _caches))
+            {
+                available += Volatile.Read(ref cache.Count);
+            }
+
+            return available;
+        }
+    }
 
     /// <summary>How many buffers are out (owned, boxed or lent): a snapshot like <see cref="Available"/>.
     /// After <see cref="Dispose"/>, how many have still to come back.</summary>
@@ -179,6 +223,12 @@ public sealed unsafe class NetBufPool : IDisposable
 
     /// <summary>Whether <see cref="Dispose"/> has been called.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Free buffers in the shared list alone, not counting the thread caches.</summary>
+    internal int SharedAvailable => _freeList.Count(_slots);
+
+    /// <summary>How many thread caches the pool knows.</summary>
+    internal int ThreadCacheCount => Volatile.Read(ref _caches).Length;
 
     /// <summary>Whether the native block has been freed (the pool is disposed and every buffer is back).</summary>
     internal bool IsMemoryReleased => _memory.IsClosed;
@@ -192,13 +242,13 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
     public NetBuf Alloc()
     {
-        int index = _freeList.Pop(_slots);
+        int index = TakeIndex(out ThreadCache? cache);
         if (index < 0)
         {
             ThrowAllocFailed(index);
         }
 
-        return new NetBuf(this, index, Acquire(index, BufferKind.Owned));
+        return new NetBuf(this, index, Acquire(index, BufferKind.Owned), cache);
     }
 
     /// <summary>Allocates a buffer if one is free.</summary>
@@ -208,7 +258,7 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
     public bool TryAlloc(out NetBuf buffer)
     {
-        int index = _freeList.Pop(_slots);
+        int index = TakeIndex(out ThreadCache? cache);
         if (index < 0)
         {
             if (index == IndexFreeList<AbaTaggedPolicy>.Closed)
@@ -220,7 +270,7 @@ public sealed unsafe class NetBufPool : IDisposable
             return false;
         }
 
-        buffer = new NetBuf(this, index, Acquire(index, BufferKind.Owned));
+        buffer = new NetBuf(this, index, Acquire(index, BufferKind.Owned), cache);
         return true;
     }
 
@@ -231,7 +281,7 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
     public NetBufBox AllocBoxed()
     {
-        int index = _freeList.Pop(_slots);
+        int index = TakeIndex();
         if (index < 0)
         {
             ThrowAllocFailed(index);
@@ -247,7 +297,7 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
     public bool TryAllocBoxed(out NetBufBox box)
     {
-        int index = _freeList.Pop(_slots);
+        int index = TakeIndex();
         if (index < 0)
         {
             if (index == IndexFreeList<AbaTaggedPolicy>.Closed)
@@ -312,15 +362,49 @@ public sealed unsafe class NetBufPool : IDisposable
             return;
         }
 
-        // Closing the list is atomic with respect to every push and pop: each buffer is then
-        // either counted here as free, or still out and counted when it comes back.
+        // Closing the list is atomic with respect to every push and pop. Each buffer is then
+        // counted here as free (in the list, or drained from a cache), or is still out and is
+        // counted when it comes back (see OnReturnedAfterClose).
         int freeAtClose = _freeList.Close(_slots);
-        int outstanding = _capacity - freeAtClose;
+        int outstanding = _capacity - freeAtClose - RetireCaches();
 
         // Returns that beat this line have already counted down from 0; see OnReturnedAfterClose.
         if (Interlocked.Add(ref _pendingReturns, outstanding) == 0)
         {
             _memory.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Moves the buffers held in every thread's cache back to the shared free list, and forgets
+    /// the caches of threads that have exited. Call it when a burst is over, or before measuring.
+    /// </summary>
+    /// <remarks>Thread-safe. Costs a process-wide memory barrier per non-empty cache; not for hot paths.</remarks>
+    public void Trim()
+    {
+        foreach (ThreadCache cache in Volatile.Read(ref _caches))
+        {
+            if (Volatile.Read(ref cache.Count) > 0)
+            {
+                cache.Gate.Enter();
+                try
+                {
+                    DrainToSharedList(cache);
+                }
+                finally
+                {
+                    cache.Gate.Exit();
+                }
+            }
+        }
+
+        lock (_registryLock)
+        {
+            ThreadCache[] live = Array.FindAll(_caches, c => c.Owner.IsAlive || Volatile.Read(ref c.Count) > 0);
+            if (live.Length != _caches.Length)
+            {
+                Volatile.Write(ref _caches, live);
+            }
         }
     }
 
@@ -379,8 +463,23 @@ public sealed unsafe class NetBufPool : IDisposable
     internal uint Transfer(int index, uint token, BufferKind kind)
     {
         uint next = BufferToken.Next(token, kind);
-        if (Interlocked.CompareExchange(ref SlotAt(index).State, next, token) != token)
+        ref uint state = ref SlotAt(index).State;
+        if (BufferToken.KindOf(token) == BufferKind.Owned)
         {
+            // An Owned token is held only by NetBuf handles, and a NetBuf is a ref struct: all
+            // its copies live on one thread's stack, so no other thread can hold this token and
+            // a plain compare and write cannot race a rightful owner. (A stale handle elsewhere
+            // holds an older token, so its CAS fails whatever this write does.)
+            if (state != token)
+            {
+                ThrowStale(index, token);
+            }
+
+            state = next;
+        }
+        else if (Interlocked.CompareExchange(ref state, next, token) != token)
+        {
+            // Boxes and pointers can be copied across threads: exactly one copy's CAS wins.
             ThrowStale(index, token);
         }
 
@@ -401,15 +500,304 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <summary>Returns buffer <paramref name="index"/> to the pool.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale (a second dispose).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Return(int index, uint token)
+    internal void Return(int index, uint token, ThreadCache? cache = null)
     {
         // The state CAS comes first: it is what makes a second return impossible, so a buffer
         // can never be pushed onto the free list twice.
         _ = Transfer(index, token, BufferKind.Free);
+        ReturnIndex(index, cache);
+    }
+
+    /// <summary>Takes a free index: from this thread's cache when it has one, else from the shared list.</summary>
+    /// <returns>The index, or <see cref="IndexFreeList{TPolicy}.Empty"/>, or <see cref="IndexFreeList{TPolicy}.Closed"/>.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int TakeIndex(out ThreadCache? cache)
+    {
+        if (_cacheSize == 0)
+        {
+            cache = null;
+            return _freeList.Pop(_slots);
+        }
+
+        cache = CurrentCache();
+        Volatile.Write(ref cache.Active, 1);
+        if (Volatile.Read(ref cache.Frozen) == 0)
+        {
+            int count = cache.Count - 1;
+            int[] items = cache.Items;
+            if ((uint)count < (uint)items.Length)
+            {
+                int index = items[count];
+                cache.Count = count;
+                Volatile.Write(ref cache.Active, 0);
+                return index;
+            }
+        }
+
+        Volatile.Write(ref cache.Active, 0);
+        return TakeIndexSlow(cache);
+    }
+
+    /// <summary>Takes a free index for a handle that does not keep the thread's cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int TakeIndex() => TakeIndex(out _);
+
+    /// <summary>Puts a free index (its state already free) into this thread's cache or the shared list.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ReturnIndex(int index, ThreadCache? cache)
+    {
+        if (_cacheSize != 0)
+        {
+            cache ??= CurrentCache();
+            Volatile.Write(ref cache.Active, 1);
+            if (Volatile.Read(ref cache.Frozen) == 0)
+            {
+                int count = cache.Count;
+                int[] items = cache.Items;
+                if ((uint)count < (uint)items.Length)
+                {
+                    items[count] = index;
+                    cache.Count = count + 1;
+                    Volatile.Write(ref cache.Active, 0);
+                    return;
+                }
+            }
+
+            Volatile.Write(ref cache.Active, 0);
+            ReturnIndexSlow(cache, index);
+            return;
+        }
+
         if (!_freeList.TryPush(_slots, index))
         {
             OnReturnedAfterClose();
         }
+    }
+
+    /// <summary>This thread's cache for this pool, found in the thread's table or (rarely) made.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ThreadCache CurrentCache()
+    {
+        ref ThreadCache? entry = ref t_caches[(int)_stamp & (ThreadCacheTable.Size - 1)];
+        ThreadCache? cache = entry;
+        if (cache is not null && cache.PoolStamp == _stamp)
+        {
+            return cache;
+        }
+
+        return entry = FindOrCreateCache();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ThreadCache FindOrCreateCache()
+    {
+        Thread current = Thread.CurrentThread;
+        lock (_registryLock)
+        {
+            // The table entry may have been taken by another pool's cache; ours is still registered.
+            foreach (ThreadCache existing in _caches)
+            {
+                if (existing.Owner == current)
+                {
+                    return existing;
+                }
+            }
+
+            var cache = new ThreadCache(_stamp, _cacheSize);
+            if (IsDisposed)
+            {
+                // Created after disposal: born retired, so every operation takes the slow path.
+                cache.Retired = true;
+                cache.Frozen = 1;
+            }
+
+            Volatile.Write(ref _caches, [.. _caches, cache]);
+            return cache;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int TakeIndexSlow(ThreadCache cache)
+    {
+        cache.Gate.Enter();
+        try
+        {
+            if (cache.Retired)
+            {
+                return _freeList.Pop(_slots);
+            }
+
+            // Thieves unfreeze before they release the gate, so the cache is ours alone here.
+            if (cache.Count > 0)
+            {
+                return cache.Items[--cache.Count];
+            }
+
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                int taken = _freeList.PopBatch(_slots, cache.Items.AsSpan(0, _cacheBatch), allOrNothing: false);
+                if (taken > 0)
+                {
+                    // The list's top (the most recently freed, warmest buffer) is used first.
+                    cache.Items.AsSpan(0, taken).Reverse();
+                    cache.Count = taken - 1;
+                    return cache.Items[taken - 1];
+                }
+
+                if (taken == IndexFreeList<AbaTaggedPolicy>.Closed || !StealFromOtherCaches(cache))
+                {
+                    return taken == 0 ? IndexFreeList<AbaTaggedPolicy>.Empty : taken;
+                }
+            }
+
+            return IndexFreeList<AbaTaggedPolicy>.Empty;
+        }
+        finally
+        {
+            cache.Gate.Exit();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReturnIndexSlow(ThreadCache cache, int index)
+    {
+        cache.Gate.Enter();
+        try
+        {
+            if (cache.Retired)
+            {
+                if (!_freeList.TryPush(_slots, index))
+                {
+                    OnReturnedAfterClose();
+                }
+
+                return;
+            }
+
+            if (cache.Count == cache.Items.Length)
+            {
+                // Flush the bottom (coldest) half in one CAS and keep the warm top.
+                int flushed = _cacheBatch;
+                PushOrCountAfterClose(cache.Items.AsSpan(0, flushed));
+                cache.Items.AsSpan(flushed, cache.Count - flushed).CopyTo(cache.Items);
+                cache.Count -= flushed;
+            }
+
+            cache.Items[cache.Count++] = index;
+        }
+        finally
+        {
+            cache.Gate.Exit();
+        }
+    }
+
+    /// <summary>
+    /// When the shared list is empty, moves the buffers of other threads' caches (including
+    /// those of threads that have exited) to it, so that no buffer is stranded in an idle cache.
+    /// </summary>
+    /// <returns>Whether any buffer was moved.</returns>
+    private bool StealFromOtherCaches(ThreadCache mine)
+    {
+        bool moved = false;
+        foreach (ThreadCache other in Volatile.Read(ref _caches))
+        {
+            // TryEnter: never wait on another cache's gate while holding ours (no lock cycle).
+            if (other == mine || Volatile.Read(ref other.Count) == 0 || !other.Gate.TryEnter())
+            {
+                continue;
+            }
+
+            try
+            {
+                moved |= DrainToSharedList(other);
+            }
+            finally
+            {
+                other.Gate.Exit();
+            }
+        }
+
+        return moved;
+    }
+
+    /// <summary>Empties a cache whose gate the caller holds into the shared list.</summary>
+    /// <returns>Whether it held any buffer.</returns>
+    private bool DrainToSharedList(ThreadCache cache)
+    {
+        if (cache.Retired)
+        {
+            return false;
+        }
+
+        FreezeAgainstOwner(cache);
+        int count = cache.Count;
+        PushOrCountAfterClose(cache.Items.AsSpan(0, count));
+        cache.Count = 0;
+        Volatile.Write(ref cache.Frozen, 0);
+        return count > 0;
+    }
+
+    /// <summary>The thief's half of the handshake described on <see cref="ThreadCache"/>; the caller holds the gate.</summary>
+    private static void FreezeAgainstOwner(ThreadCache cache)
+    {
+        Volatile.Write(ref cache.Frozen, 1);
+        Interlocked.MemoryBarrierProcessWide();
+        SpinWait spin = default;
+        while (Volatile.Read(ref cache.Active) != 0)
+        {
+            spin.SpinOnce();
+        }
+    }
+
+    /// <summary>Pushes indices taken out of a cache; if the pool closed meanwhile, counts them as returned.</summary>
+    private void PushOrCountAfterClose(ReadOnlySpan<int> indices)
+    {
+        if (!_freeList.TryPushBatch(_slots, indices))
+        {
+            for (int i = 0; i < indices.Length; i++)
+            {
+                OnReturnedAfterClose();
+            }
+        }
+    }
+
+    /// <summary>Retires every cache for the pool's disposal.</summary>
+    /// <returns>How many free buffers the caches held.</returns>
+    private int RetireCaches()
+    {
+        ThreadCache[] caches;
+        lock (_registryLock)
+        {
+            // Under the registry lock, so a cache created from now on is born retired.
+            caches = _caches;
+        }
+
+        int drained = 0;
+        foreach (ThreadCache cache in caches)
+        {
+            cache.Gate.Enter();
+            try
+            {
+                cache.Retired = true;
+                FreezeAgainstOwner(cache);
+                drained += cache.Count;
+                cache.Count = 0;
+            }
+            finally
+            {
+                cache.Gate.Exit();
+            }
+        }
+
+        return drained;
+    }
+
+    private static int AutomaticThreadCacheSize(int capacity)
+    {
+        // A quarter of the pool spread over one cache per core; tiny pools get none, as a cache
+        // of fewer than 4 buffers amortizes nothing and only strands buffers.
+        int size = Math.Min(AutoThreadCacheLimit, capacity / (4 * Environment.ProcessorCount));
+        return size >= 4 ? size : 0;
     }
 
     /// <summary>Marks a popped buffer as owned by a new handle of <paramref name="kind"/>, with empty regions.</summary>
@@ -418,9 +806,9 @@ public sealed unsafe class NetBufPool : IDisposable
     {
         ref BufferSlot slot = ref SlotAt(index);
         uint token = BufferToken.Next(slot.State, kind);
-        slot.Offset = _defaultHeadroom;
-        slot.HeaderLength = 0;
-        slot.PacketLength = 0;
+
+        // Offset = default headroom, header and packet lengths = 0, in one store.
+        slot.Regions = BitConverter.IsLittleEndian ? _defaultHeadroom : (ulong)_defaultHeadroom << 48;
 
         // A plain write is enough: the buffer was popped by this thread alone, and a stale
         // handle's CAS on a free state word always fails (no handle holds a free token).

@@ -28,6 +28,10 @@ internal struct BufferSlot
     [FieldOffset(8)]
     public int Depth;
 
+    /// <summary>The three region fields (and two spare bytes) as one word, to reset them in one store.</summary>
+    [FieldOffset(8)]
+    public ulong Regions;
+
     /// <summary>While owned: the offset of the header region (the headroom before it).</summary>
     [FieldOffset(8)]
     public ushort Offset;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace NetBufNative.Internal;
 
 /// <summary>
@@ -22,9 +24,11 @@ internal readonly struct AbaTaggedPolicy : IFreeListPolicy
     private const long TagStep = 1L << 32;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long NextTag(long head) => unchecked((head & TagMask) + TagStep);
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void BeforeCompareExchange()
     {
     }

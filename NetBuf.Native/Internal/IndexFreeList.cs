@@ -98,6 +98,107 @@ internal struct IndexFreeList<TPolicy>
         }
     }
 
+    /// <summary>
+    /// Pops up to <paramref name="destination"/>.Length indices with one CAS: walks the links
+    /// from the head, then swings the head past the last one taken. The walk may read links that
+    /// other threads are changing, but then the tagged head has changed too and the CAS fails.
+    /// </summary>
+    /// <param name="slots">The metadata holding the links.</param>
+    /// <param name="destination">Receives the popped indices, top first.</param>
+    /// <param name="allOrNothing">Pop nothing unless the list holds enough to fill <paramref name="destination"/>.</param>
+    /// <returns>How many were popped (0 when empty or, all-or-nothing, too short), or <see cref="Closed"/>.</returns>
+    public int PopBatch(BufferSlot[] slots, Span<int> destination, bool allOrNothing)
+    {
+        ref long head = ref _head.Value;
+        long observed = Volatile.Read(ref head);
+        while (true)
+        {
+            int top = (int)observed;
+            if (top < 0)
+            {
+                return top == Closed ? Closed : 0;
+            }
+
+            // Bounded by the destination's length, so even a garbage (cyclic) chain ends.
+            int count = 0;
+            int next = top;
+            while (count < destination.Length && next >= 0)
+            {
+                destination[count++] = next;
+                next = Volatile.Read(ref SlotAt(slots, next).Next);
+            }
+
+            if (allOrNothing && count < destination.Length)
+            {
+                long again = Volatile.Read(ref head);
+                if (again == observed)
+                {
+                    return 0;
+                }
+
+                observed = again;
+                continue;
+            }
+
+            TPolicy.BeforeCompareExchange();
+            long desired = TPolicy.NextTag(observed) | (uint)next;
+            long actual = Interlocked.CompareExchange(ref head, desired, observed);
+            if (actual == observed)
+            {
+                return count;
+            }
+
+            observed = actual;
+        }
+    }
+
+    /// <summary>
+    /// Pushes <paramref name="indices"/> (owned exclusively by the caller) with one CAS: links
+    /// them into a chain first, then publishes the chain. <paramref name="indices"/>[0] ends on top.
+    /// </summary>
+    /// <returns><see langword="false"/> when the list is closed; nothing was pushed.</returns>
+    public bool TryPushBatch(BufferSlot[] slots, ReadOnlySpan<int> indices)
+    {
+        if (indices.IsEmpty)
+        {
+            return true;
+        }
+
+        for (int i = 0; i < indices.Length - 1; i++)
+        {
+            SlotAt(slots, indices[i]).Next = indices[i + 1];
+        }
+
+        ref long head = ref _head.Value;
+        ref BufferSlot last = ref SlotAt(slots, indices[^1]);
+        long observed = Volatile.Read(ref head);
+        while (true)
+        {
+            int top = (int)observed;
+            if (top == Closed)
+            {
+                return false;
+            }
+
+            last.Next = top;
+            int below = top < 0 ? 0 : Volatile.Read(ref SlotAt(slots, top).Depth);
+            for (int i = 0; i < indices.Length; i++)
+            {
+                SlotAt(slots, indices[i]).Depth = below + indices.Length - i;
+            }
+
+            TPolicy.BeforeCompareExchange();
+            long desired = TPolicy.NextTag(observed) | (uint)indices[0];
+            long actual = Interlocked.CompareExchange(ref head, desired, observed);
+            if (actual == observed)
+            {
+                return true;
+            }
+
+            observed = actual;
+        }
+    }
+
     /// <summary>How many indices the list holds: a consistent snapshot (0 once closed).</summary>
     public readonly int Count(BufferSlot[] slots)
     {
