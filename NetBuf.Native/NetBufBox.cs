@@ -114,6 +114,15 @@ public struct NetBufBox : IDisposable, IEquatable<NetBufBox>
     /// <returns><see langword="true"/> when they are different handles.</returns>
     public static bool operator !=(NetBufBox left, NetBufBox right) => !left.Equals(right);
 
+    /// <summary>The pool, or null for a default or moved-from box.</summary>
+    internal readonly NetBufPool? PoolOrNull => _pool;
+
+    /// <summary>The buffer's index in its pool.</summary>
+    internal readonly int Index => _index;
+
+    /// <summary>The box's token.</summary>
+    internal readonly uint Token => _token;
+
     private readonly NetBufPool RequirePool()
     {
         NetBufPool? pool = _pool;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -351,6 +352,212 @@ public sealed unsafe class NetBufPool : IDisposable
     }
 
     /// <summary>
+    /// Allocates <paramref name="pointers"/>.Length buffers, all or nothing, each lent as a
+    /// <see cref="NetBufPtr"/> with empty regions after <see cref="DefaultHeadroom"/>: ready to post
+    /// to a device's receive ring. One CAS on the shared list for the whole batch at most.
+    /// </summary>
+    /// <param name="pointers">Receives the pointers; left untouched when the call returns false.</param>
+    /// <returns><see langword="false"/> when fewer buffers are free; nothing was allocated.</returns>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    /// <remarks>Thread-safe, lock-free on the shared list, no GC allocation.</remarks>
+    public bool TryAllocBulk(Span<NetBufPtr> pointers)
+    {
+        const int StackLimit = 256;
+        int[]? rented = null;
+        Span<int> indices = pointers.Length <= StackLimit
+            ? stackalloc int[StackLimit]
+            : (rented = ArrayPool<int>.Shared.Rent(pointers.Length));
+        indices = indices[..pointers.Length];
+        try
+        {
+            if (!TryTakeIndices(indices))
+            {
+                return false;
+            }
+
+            for (int i = 0; i < indices.Length; i++)
+            {
+                int index = indices[i];
+                uint token = Acquire(index, BufferKind.Lent);
+                pointers[i] = new NetBufPtr(BufferAddress(index), index, token, _defaultHeadroom, 0, 0);
+            }
+
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<int>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Allocates <paramref name="boxes"/>.Length buffers, all or nothing, each owned by a
+    /// <see cref="NetBufBox"/> with empty regions. One CAS on the shared list for the whole batch at most.
+    /// </summary>
+    /// <param name="boxes">Receives the boxes; left untouched when the call returns false.</param>
+    /// <returns><see langword="false"/> when fewer buffers are free; nothing was allocated.</returns>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    /// <remarks>Thread-safe, lock-free on the shared list, no GC allocation.</remarks>
+    public bool TryAllocBulk(Span<NetBufBox> boxes)
+    {
+        const int StackLimit = 256;
+        int[]? rented = null;
+        Span<int> indices = boxes.Length <= StackLimit
+            ? stackalloc int[StackLimit]
+            : (rented = ArrayPool<int>.Shared.Rent(boxes.Length));
+        indices = indices[..boxes.Length];
+        try
+        {
+            if (!TryTakeIndices(indices))
+            {
+                return false;
+            }
+
+            for (int i = 0; i < indices.Length; i++)
+            {
+                boxes[i] = new NetBufBox(this, indices[i], Acquire(indices[i], BufferKind.Boxed));
+            }
+
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<int>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Returns every buffer lent as <paramref name="pointers"/> (a device's completed transmit
+    /// ring, say) with one CAS on the shared list at most. Every pointer is validated first.
+    /// </summary>
+    /// <param name="pointers">The pointers; each must be lent by this pool and appear once.</param>
+    /// <exception cref="ArgumentException">A pointer is null, or not from this pool; nothing was changed.</exception>
+    /// <exception cref="InvalidOperationException">A pointer was already restored or freed, or appears twice; nothing was changed.</exception>
+    /// <remarks>Thread-safe: a pointer freed here and restored elsewhere at the same time is taken by exactly one of them.</remarks>
+    public void FreeBulk(ReadOnlySpan<NetBufPtr> pointers)
+    {
+        for (int i = 0; i < pointers.Length; i++)
+        {
+            PointerCheck check = CheckLent(pointers[i]);
+            if (check != PointerCheck.Valid)
+            {
+                ThrowInvalidPointer(pointers[i], check);
+            }
+        }
+
+        const int StackLimit = 256;
+        int[]? rented = null;
+        Span<int> indices = pointers.Length <= StackLimit
+            ? stackalloc int[StackLimit]
+            : (rented = ArrayPool<int>.Shared.Rent(pointers.Length));
+        indices = indices[..pointers.Length];
+        try
+        {
+            for (int i = 0; i < pointers.Length; i++)
+            {
+                NetBufPtr pointer = pointers[i];
+                uint lent = pointer.Token;
+                if (Interlocked.CompareExchange(ref SlotAt(pointer.BufferIndex).State, BufferToken.Next(lent, BufferKind.Free), lent) != lent)
+                {
+                    // Raced with a restore elsewhere, or listed twice: undo, so nothing changed.
+                    for (int j = 0; j < i; j++)
+                    {
+                        Volatile.Write(ref SlotAt(pointers[j].BufferIndex).State, pointers[j].Token);
+                    }
+
+                    ThrowInvalidPointer(pointer, PointerCheck.Stale);
+                }
+
+                indices[i] = pointer.BufferIndex;
+            }
+
+            ReturnIndices(indices);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<int>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Disposes every box in <paramref name="boxes"/> with one CAS on the shared list at most,
+    /// and clears the span. Every box is validated first.
+    /// </summary>
+    /// <param name="boxes">The boxes; default boxes are skipped.</param>
+    /// <exception cref="ObjectDisposedException">A box is stale (disposed or moved), or appears twice; nothing was changed.</exception>
+    /// <exception cref="ArgumentException">A box belongs to another pool; nothing was changed.</exception>
+    /// <remarks>Thread-safe in the same sense as <see cref="FreeBulk(ReadOnlySpan{NetBufPtr})"/>.</remarks>
+    public void FreeBulk(Span<NetBufBox> boxes)
+    {
+        for (int i = 0; i < boxes.Length; i++)
+        {
+            NetBufBox box = boxes[i];
+            if (box.PoolOrNull is { } owner && !ReferenceEquals(owner, this))
+            {
+                ThrowHelper.ThrowArgument(nameof(boxes), $"{box} does not belong to {_name}.");
+            }
+
+            if (box.PoolOrNull is not null && SlotAt(box.Index).State != box.Token)
+            {
+                ThrowStale(box.Index, box.Token);
+            }
+        }
+
+        const int StackLimit = 256;
+        int[]? rented = null;
+        Span<int> indices = boxes.Length <= StackLimit
+            ? stackalloc int[StackLimit]
+            : (rented = ArrayPool<int>.Shared.Rent(boxes.Length));
+        int count = 0;
+        try
+        {
+            for (int i = 0; i < boxes.Length; i++)
+            {
+                NetBufBox box = boxes[i];
+                if (box.PoolOrNull is null)
+                {
+                    continue;
+                }
+
+                uint token = box.Token;
+                if (Interlocked.CompareExchange(ref SlotAt(box.Index).State, BufferToken.Next(token, BufferKind.Free), token) != token)
+                {
+                    for (int j = 0; j < i; j++)
+                    {
+                        if (boxes[j].PoolOrNull is not null)
+                        {
+                            Volatile.Write(ref SlotAt(boxes[j].Index).State, boxes[j].Token);
+                        }
+                    }
+
+                    ThrowStale(box.Index, token);
+                }
+
+                indices[count++] = box.Index;
+            }
+
+            ReturnIndices(indices[..count]);
+            boxes.Clear();
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<int>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
     /// Stops allocation. Buffers still out stay valid and may still be returned; the native block
     /// is freed when the last of them comes back (at once if none is out). Calling it again does nothing.
     /// </summary>
@@ -572,6 +779,116 @@ public sealed unsafe class NetBufPool : IDisposable
         {
             OnReturnedAfterClose();
         }
+    }
+
+    /// <summary>Takes <paramref name="destination"/>.Length free indices, all or nothing: from this thread's cache first, the rest in one batch from the shared list.</summary>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    private bool TryTakeIndices(Span<int> destination)
+    {
+        int needed = destination.Length;
+        if (needed == 0)
+        {
+            if (IsDisposed)
+            {
+                ThrowDisposed();
+            }
+
+            return true;
+        }
+
+        if (_cacheSize != 0)
+        {
+            ThreadCache cache = CurrentCache();
+            Volatile.Write(ref cache.Active, 1);
+            if (Volatile.Read(ref cache.Frozen) == 0 && cache.Count >= needed)
+            {
+                int start = cache.Count - needed;
+                cache.Items.AsSpan(start, needed).CopyTo(destination);
+                cache.Count = start;
+                Volatile.Write(ref cache.Active, 0);
+                return true;
+            }
+
+            Volatile.Write(ref cache.Active, 0);
+            return TryTakeIndicesSlow(cache, destination);
+        }
+
+        int taken = _freeList.PopBatch(_slots, destination, allOrNothing: true);
+        if (taken == IndexFreeList<AbaTaggedPolicy>.Closed)
+        {
+            ThrowDisposed();
+        }
+
+        return taken == needed;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryTakeIndicesSlow(ThreadCache cache, Span<int> destination)
+    {
+        cache.Gate.Enter();
+        try
+        {
+            if (cache.Retired)
+            {
+                ThrowDisposed();
+            }
+
+            // Take what the cache has, and the rest from the shared list in one batch.
+            int fromCache = Math.Min(cache.Count, destination.Length);
+            Span<int> rest = destination[fromCache..];
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                int taken = _freeList.PopBatch(_slots, rest, allOrNothing: true);
+                if (taken == IndexFreeList<AbaTaggedPolicy>.Closed)
+                {
+                    ThrowDisposed();
+                }
+
+                if (taken == rest.Length)
+                {
+                    cache.Items.AsSpan(cache.Count - fromCache, fromCache).CopyTo(destination);
+                    cache.Count -= fromCache;
+                    return true;
+                }
+
+                if (!StealFromOtherCaches(cache))
+                {
+                    break;
+                }
+            }
+
+            return false;
+        }
+        finally
+        {
+            cache.Gate.Exit();
+        }
+    }
+
+    /// <summary>Puts free indices (their states already free) into this thread's cache, or the shared list in one batch.</summary>
+    private void ReturnIndices(ReadOnlySpan<int> indices)
+    {
+        if (indices.IsEmpty)
+        {
+            return;
+        }
+
+        if (_cacheSize != 0)
+        {
+            ThreadCache cache = CurrentCache();
+            Volatile.Write(ref cache.Active, 1);
+            if (Volatile.Read(ref cache.Frozen) == 0 && cache.Count + indices.Length <= cache.Items.Length)
+            {
+                indices.CopyTo(cache.Items.AsSpan(cache.Count));
+                cache.Count += indices.Length;
+                Volatile.Write(ref cache.Active, 0);
+                return;
+            }
+
+            Volatile.Write(ref cache.Active, 0);
+        }
+
+        PushOrCountAfterClose(indices);
     }
 
     /// <summary>This thread's cache for this pool, found in the thread's table or (rarely) made.</summary>
@@ -819,31 +1136,51 @@ public sealed unsafe class NetBufPool : IDisposable
     private PointerCheck TryRestore(NetBufPtr bufPtr, out uint token)
     {
         token = 0;
-        if (bufPtr.IsNull)
+        PointerCheck check = CheckFromThisPool(bufPtr);
+        if (check != PointerCheck.Valid)
         {
-            return PointerCheck.Null;
-        }
-
-        int index = bufPtr.BufferIndex;
-        if ((uint)index >= (uint)_capacity || bufPtr.BufferAddress != BufferAddress(index))
-        {
-            return PointerCheck.Foreign;
+            return check;
         }
 
         uint lent = bufPtr.Token;
-        if (BufferToken.KindOf(lent) != BufferKind.Lent)
-        {
-            return PointerCheck.Foreign;
-        }
-
         uint owned = BufferToken.Next(lent, BufferKind.Owned);
-        if (Interlocked.CompareExchange(ref SlotAt(index).State, owned, lent) != lent)
+        if (Interlocked.CompareExchange(ref SlotAt(bufPtr.BufferIndex).State, owned, lent) != lent)
         {
             return PointerCheck.Stale;
         }
 
         token = owned;
         return PointerCheck.Valid;
+    }
+
+    /// <summary>Whether a pointer is a lending of one of this pool's buffers (address, index and kind), whatever its state now.</summary>
+    private PointerCheck CheckFromThisPool(NetBufPtr bufPtr)
+    {
+        if (bufPtr.IsNull)
+        {
+            return PointerCheck.Null;
+        }
+
+        int index = bufPtr.BufferIndex;
+        if ((uint)index >= (uint)_capacity || bufPtr.BufferAddress != BufferAddress(index) ||
+            BufferToken.KindOf(bufPtr.Token) != BufferKind.Lent)
+        {
+            return PointerCheck.Foreign;
+        }
+
+        return PointerCheck.Valid;
+    }
+
+    /// <summary>Whether a pointer is from this pool and still lent.</summary>
+    private PointerCheck CheckLent(NetBufPtr bufPtr)
+    {
+        PointerCheck check = CheckFromThisPool(bufPtr);
+        if (check == PointerCheck.Valid && SlotAt(bufPtr.BufferIndex).State != bufPtr.Token)
+        {
+            return PointerCheck.Stale;
+        }
+
+        return check;
     }
 
     private void OnReturnedAfterClose()
