@@ -175,6 +175,10 @@ public sealed unsafe class NetBufPool : IDisposable
         _freeList.Initialize(_slots, capacity);
         _memory = NativeBlock.Allocate((nuint)blockLength, (nuint)alignment);
         _block = _memory.Pointer;
+        if (options.PreFault)
+        {
+            NativeMemory.Clear(_block, (nuint)blockLength);
+        }
     }
 
     /// <summary>This pool's name, from <see cref="NetBufPoolOptions.Name"/> or generated.</summary>

@@ -31,6 +31,14 @@ public sealed class NetBufPoolOptions
     /// </summary>
     public int? ThreadCacheSize { get; init; }
 
+    /// <summary>
+    /// Zero the whole block when the pool is created, so that every page is resident before the
+    /// first packet and no first-touch page fault lands on the data path (for latency-critical
+    /// users). Off by default: creating a pool then touches no data page, and the process's
+    /// resident memory grows only with the buffers actually written.
+    /// </summary>
+    public bool PreFault { get; init; }
+
     /// <summary>A name for exception messages and diagnostics; by default <c>NetBufPool#N</c>.</summary>
     public string? Name { get; init; }
 }
