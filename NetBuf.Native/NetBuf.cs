@@ -351,13 +351,20 @@ public ref struct NetBuf : IDisposable
             return;
         }
 
+        // The fields stay as they are, so a second Dispose of this variable is caught as stale.
+        if (_cache is not null)
+        {
+            // Only Alloc/TryAlloc set a cache, so the token is an owner's (never a box view's).
+            pool.ReturnOwned(_index, _token, _cache);
+            return;
+        }
+
         if (BufferToken.KindOf(_token) == BufferKind.Boxed)
         {
             ThrowView();
         }
 
-        // The fields stay as they are, so a second Dispose of this variable is caught as stale.
-        pool.Return(_index, _token, _cache);
+        pool.Return(_index, _token);
     }
 
     /// <inheritdoc/>
