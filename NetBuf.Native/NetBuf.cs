@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using NetBufNative.Internal;
 
@@ -146,6 +147,31 @@ public ref struct NetBuf : IDisposable
             return pool.CreateSpan(_index, 0, pool.BufferLength);
         }
     }
+
+    /// <summary>
+    /// The packet region as <see cref="Memory{T}"/> over the buffer's native memory, for APIs
+    /// that need it (e.g. <see cref="System.IO.Stream"/> or socket calls). Valid only while this
+    /// handle owns the buffer: do not keep it past <see cref="Dispose"/> or a move.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
+    /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
+    /// <remarks>Makes the buffer's memory manager on first use (one per buffer, reused); no allocation after that.</remarks>
+    public readonly Memory<byte> PacketMemory
+    {
+        get
+        {
+            ref BufferSlot slot = ref Slot(out NetBufPool pool);
+            return pool.MemoryManagerOf(_index).Memory.Slice(slot.Offset + slot.HeaderLength, slot.PacketLength);
+        }
+    }
+
+    /// <summary>
+    /// The packet region as a single-segment <see cref="ReadOnlySequence{T}"/>, for parsers built
+    /// on <c>System.Buffers</c> (<see cref="SequenceReader{T}"/>). Valid as long as <see cref="PacketMemory"/>.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
+    /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
+    public readonly ReadOnlySequence<byte> PacketSequence => new(PacketMemory);
 
     /// <summary>The buffer's index in its pool.</summary>
     internal readonly int BufferIndex => _index;

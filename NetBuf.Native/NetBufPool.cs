@@ -76,11 +76,20 @@ public sealed unsafe class NetBufPool : IDisposable
     private readonly int _cacheBatch;
     private readonly Lock _registryLock = new();
     private ThreadCache[] _caches = [];
+
+    /// <summary>Per-buffer memory managers, made on first use (8 bytes a buffer once any is used).</summary>
+    private BufferMemoryManager?[]? _managers;
     private IndexFreeList<AbaTaggedPolicy> _freeList;
 
     /// <summary>Buffers still out when the pool closed, less those returned since (see <see cref="Dispose"/>).</summary>
     private int _pendingReturns;
     private int _disposed;
+    private int _highWaterMark;
+    private long _allocationFailures;
+
+    /// <summary>Counters of caches forgotten by <see cref="Trim"/> (their threads exited).</summary>
+    private long _retiredAllocations;
+    private long _retiredFrees;
 
     /// <summary>Creates a pool of <paramref name="capacity"/> buffers of <paramref name="bufferLength"/> bytes.</summary>
     /// <param name="capacity">How many buffers; greater than 0.</param>
@@ -179,6 +188,8 @@ public sealed unsafe class NetBufPool : IDisposable
         {
             NativeMemory.Clear(_block, (nuint)blockLength);
         }
+
+        NetBufMetrics.Register(this);
     }
 
     /// <summary>This pool's name, from <see cref="NetBufPoolOptions.Name"/> or generated.</summary>
@@ -271,6 +282,7 @@ public sealed unsafe class NetBufPool : IDisposable
                 ThrowDisposed();
             }
 
+            Interlocked.Increment(ref _allocationFailures);
             buffer = default;
             return false;
         }
@@ -310,6 +322,7 @@ public sealed unsafe class NetBufPool : IDisposable
                 ThrowDisposed();
             }
 
+            Interlocked.Increment(ref _allocationFailures);
             box = default;
             return false;
         }
@@ -573,6 +586,8 @@ public sealed unsafe class NetBufPool : IDisposable
             return;
         }
 
+        NetBufMetrics.Unregister(this);
+
         // Closing the list is atomic with respect to every push and pop. Each buffer is then
         // counted here as free (in the list, or drained from a cache), or is still out and is
         // counted when it comes back (see OnReturnedAfterClose).
@@ -584,6 +599,37 @@ public sealed unsafe class NetBufPool : IDisposable
         {
             _memory.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A snapshot of the pool's figures: capacity, buffers in use and available, the high-water
+    /// mark of buffers in use, allocation failures (exhaustion) and the totals of allocations and
+    /// frees. The counters are per thread, written without locks or atomic operations by their
+    /// threads, and summed here.
+    /// </summary>
+    /// <returns>The snapshot; its figures are each consistent, not all taken at one instant.</returns>
+    /// <remarks>Thread-safe; O(number of threads that used the pool).</remarks>
+    public NetBufPoolStatistics GetStatistics()
+    {
+        long allocations = Volatile.Read(ref _retiredAllocations);
+        long frees = Volatile.Read(ref _retiredFrees);
+        foreach (ThreadCache cache in Volatile.Read(ref _caches))
+        {
+            allocations += Volatile.Read(ref cache.Allocations);
+            frees += Volatile.Read(ref cache.Frees);
+        }
+
+        int available = Available;
+        int inUse = IsDisposed ? InUse : _capacity - available;
+        UpdateHighWaterMark(inUse);
+        return new NetBufPoolStatistics(
+            _capacity,
+            inUse,
+            available,
+            Volatile.Read(ref _highWaterMark),
+            Interlocked.Read(ref _allocationFailures),
+            allocations,
+            frees);
     }
 
     /// <summary>
@@ -614,6 +660,13 @@ public sealed unsafe class NetBufPool : IDisposable
             ThreadCache[] live = Array.FindAll(_caches, c => c.Owner.IsAlive || Volatile.Read(ref c.Count) > 0);
             if (live.Length != _caches.Length)
             {
+                // The exited threads' counters move to the pool before their caches are dropped.
+                foreach (ThreadCache gone in _caches.Except(live))
+                {
+                    Interlocked.Add(ref _retiredAllocations, Volatile.Read(ref gone.Allocations));
+                    Interlocked.Add(ref _retiredFrees, Volatile.Read(ref gone.Frees));
+                }
+
                 Volatile.Write(ref _caches, live);
             }
         }
@@ -662,6 +715,17 @@ public sealed unsafe class NetBufPool : IDisposable
         // (start + length <= BufferLength, the metadata invariant), and hold a token that owns the
         // buffer, so the block cannot be freed while the span's owner is valid.
         return new Span<byte>(_block + ((nint)index * _stride) + start, length);
+    }
+
+    /// <summary>The memory manager of buffer <paramref name="index"/>, made on first use; the caller owns the buffer.</summary>
+    internal BufferMemoryManager MemoryManagerOf(int index)
+    {
+        BufferMemoryManager?[] managers = Volatile.Read(ref _managers)
+            ?? Interlocked.CompareExchange(ref _managers, new BufferMemoryManager?[_capacity], null)
+            ?? _managers!;
+
+        // Racing creators of one slot's manager cannot happen: the caller owns the buffer.
+        return managers[index] ??= new BufferMemoryManager(this, index);
     }
 
     /// <summary>The address of buffer <paramref name="index"/>'s first byte.</summary>
@@ -737,6 +801,7 @@ public sealed unsafe class NetBufPool : IDisposable
 
         // A plain write: an Owned token is confined to one thread (see Transfer).
         slot.State = BufferToken.Next(token, BufferKind.Free);
+        cache.Frees++;
         Volatile.Write(ref cache.Active, 1);
         if (Volatile.Read(ref cache.Frozen) == 0)
         {
@@ -763,7 +828,7 @@ public sealed unsafe class NetBufPool : IDisposable
         if (_cacheSize == 0)
         {
             cache = null;
-            return _freeList.Pop(_slots);
+            return TakeSharedIndex();
         }
 
         cache = CurrentCache();
@@ -777,12 +842,35 @@ public sealed unsafe class NetBufPool : IDisposable
                 int index = items[count];
                 cache.Count = count;
                 Volatile.Write(ref cache.Active, 0);
+
+                // Statistics: a plain increment, as only this thread writes its cache's counters.
+                cache.Allocations++;
                 return index;
             }
         }
 
         Volatile.Write(ref cache.Active, 0);
-        return TakeIndexSlow(cache);
+        int slowIndex = TakeIndexSlow(cache);
+        if (slowIndex >= 0)
+        {
+            cache.Allocations++;
+        }
+
+        return slowIndex;
+    }
+
+    /// <summary>Takes an index from the shared list (no thread cache), counting it in this thread's statistics.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int TakeSharedIndex()
+    {
+        int index = _freeList.Pop(_slots);
+        if (index >= 0)
+        {
+            CurrentCache().Allocations++;
+            UpdateHighWaterMark(_capacity - _freeList.Count(_slots));
+        }
+
+        return index;
     }
 
     /// <summary>Takes a free index for a handle that does not keep the thread's cache.</summary>
@@ -796,6 +884,7 @@ public sealed unsafe class NetBufPool : IDisposable
         if (_cacheSize != 0)
         {
             cache ??= CurrentCache();
+            cache.Frees++;
             Volatile.Write(ref cache.Active, 1);
             if (Volatile.Read(ref cache.Frozen) == 0)
             {
@@ -815,15 +904,28 @@ public sealed unsafe class NetBufPool : IDisposable
             return;
         }
 
-        if (!_freeList.TryPush(_slots, index))
-        {
-            OnReturnedAfterClose();
-        }
+        ReturnSharedIndex(index);
     }
 
     /// <summary>Takes <paramref name="destination"/>.Length free indices, all or nothing: from this thread's cache first, the rest in one batch from the shared list.</summary>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     private bool TryTakeIndices(Span<int> destination)
+    {
+        bool taken = TryTakeIndicesCore(destination);
+        if (taken)
+        {
+            CurrentCache().Allocations += destination.Length;
+            UpdateHighWaterMark(_capacity - Available);
+        }
+        else
+        {
+            Interlocked.Increment(ref _allocationFailures);
+        }
+
+        return taken;
+    }
+
+    private bool TryTakeIndicesCore(Span<int> destination)
     {
         int needed = destination.Length;
         if (needed == 0)
@@ -913,6 +1015,7 @@ public sealed unsafe class NetBufPool : IDisposable
             return;
         }
 
+        CurrentCache().Frees += indices.Length;
         if (_cacheSize != 0)
         {
             ThreadCache cache = CurrentCache();
@@ -929,6 +1032,33 @@ public sealed unsafe class NetBufPool : IDisposable
         }
 
         PushOrCountAfterClose(indices);
+    }
+
+    /// <summary>Returns an index to the shared list (no thread cache), counting it in this thread's statistics.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReturnSharedIndex(int index)
+    {
+        CurrentCache().Frees++;
+        if (!_freeList.TryPush(_slots, index))
+        {
+            OnReturnedAfterClose();
+        }
+    }
+
+    /// <summary>Raises the high-water mark to <paramref name="inUse"/> if that is higher.</summary>
+    private void UpdateHighWaterMark(int inUse)
+    {
+        int mark = Volatile.Read(ref _highWaterMark);
+        while (inUse > mark)
+        {
+            int seen = Interlocked.CompareExchange(ref _highWaterMark, inUse, mark);
+            if (seen == mark)
+            {
+                return;
+            }
+
+            mark = seen;
+        }
     }
 
     /// <summary>This thread's cache for this pool, found in the thread's table or (rarely) made.</summary>
@@ -998,6 +1128,7 @@ public sealed unsafe class NetBufPool : IDisposable
                     // The list's top (the most recently freed, warmest buffer) is used first.
                     cache.Items.AsSpan(0, taken).Reverse();
                     cache.Count = taken - 1;
+                    UpdateHighWaterMark(_capacity - Available);
                     return cache.Items[taken - 1];
                 }
 
@@ -1241,6 +1372,7 @@ public sealed unsafe class NetBufPool : IDisposable
             ThrowDisposed();
         }
 
+        Interlocked.Increment(ref _allocationFailures);
         ThrowHelper.ThrowInvalidOperation(
             $"{_name} is exhausted: all {_capacity} buffers of {_bufferLength} bytes are in use. " +
             "Use TryAlloc to handle this without an exception, or create the pool with a larger capacity.");

@@ -38,6 +38,12 @@ internal sealed class ThreadCache
     /// <summary>Set under <see cref="Gate"/> when the pool is disposed: the cache takes nothing any more.</summary>
     public bool Retired;
 
+    /// <summary>Buffers this thread allocated from the pool; written by the owner only.</summary>
+    public long Allocations;
+
+    /// <summary>Buffers this thread returned to the pool; written by the owner only.</summary>
+    public long Frees;
+
     public ThreadCache(long poolStamp, int size)
     {
         PoolStamp = poolStamp;

@@ -1,0 +1,20 @@
+namespace NetBufNative;
+
+/// <summary>A snapshot of a <see cref="NetBufPool"/>'s figures, from <see cref="NetBufPool.GetStatistics"/>.</summary>
+/// <param name="Capacity">How many buffers the pool holds.</param>
+/// <param name="InUse">Buffers out of the pool (owned, boxed or lent).</param>
+/// <param name="Available">Buffers that can be allocated (shared list and thread caches).</param>
+/// <param name="HighWaterMark">The most buffers seen in use at once. Sampled when a thread cache
+/// refills and on every snapshot, so with thread caches it can trail the true peak by up to one
+/// cache's size per thread.</param>
+/// <param name="AllocationFailures">Allocations that found the pool exhausted.</param>
+/// <param name="TotalAllocations">Buffers allocated since the pool was created.</param>
+/// <param name="TotalFrees">Buffers returned since the pool was created.</param>
+public readonly record struct NetBufPoolStatistics(
+    int Capacity,
+    int InUse,
+    int Available,
+    int HighWaterMark,
+    long AllocationFailures,
+    long TotalAllocations,
+    long TotalFrees);
