@@ -1,0 +1,244 @@
+// The code samples of README.md and docs/usage.md live here, between "sample:" markers, and run
+// as tests; DocumentationSamplesTests checks that every C# block in the docs is one of them.
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics.Metrics;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using NetBufNative;
+using NUnit.Framework;
+
+namespace Contoso.Samples;
+
+public sealed class UsageSamples
+{
+    [Test]
+    public void Readme()
+    {
+        byte[] payload = Encoding.ASCII.GetBytes("hello, wire");
+        var device = new LoopbackDevice();
+
+        // sample: readme
+        using var pool = new NetBufPool(capacity: 1024, bufferLength: 2048,
+            new NetBufPoolOptions { DefaultHeadroom = 128, Name = "tx" });
+
+        // Build a frame: payload first, then headers pushed into the headroom.
+        using var buf = pool.Alloc();                 // throws when exhausted; TryAlloc does not
+        payload.CopyTo(buf.Append(payload.Length));
+        buf.Prepend(14).Fill(0xFF);                   // an Ethernet header, say
+        Console.WriteLine($"frame of {buf.PacketWithHeader.Length} bytes");
+
+        // Hand it to unsafe driver code and take it back, copying nothing.
+        NetBufPtr ptr = buf.IntoBufPtr();             // buf now holds nothing; its Dispose is a no-op
+        device.Transmit(ptr.HeaderAddress, ptr.HeaderLength + ptr.PacketLength);
+        using var sent = pool.FromBufPtr(ptr);        // validated: wrong pool, twice, forged -> exception
+
+        // Queue it: NetBufBox is storable, NetBuf is not.
+        var queue = new Queue<NetBufBox>();
+        queue.Enqueue(pool.Alloc().IntoBox());
+        using var next = queue.Dequeue().IntoNetBuf();
+        // end sample
+
+        Assert.That(device.Frames.Single(), Has.Length.EqualTo(14 + payload.Length));
+        Assert.That(sent.Packet.ToArray(), Is.EqualTo(payload));
+    }
+
+    [Test]
+    public void ReceiveLoop()
+    {
+        var device = new LoopbackDevice();
+        device.Frames.Add(Encoding.ASCII.GetBytes("first frame"));
+        device.Frames.Add(Encoding.ASCII.GetBytes("second"));
+        int received = 0;
+
+        // sample: receive-loop
+        using var pool = new NetBufPool(capacity: 4096, bufferLength: 2048,
+            new NetBufPoolOptions { DefaultHeadroom = 256, Name = "rx" });
+
+        // Post a ring of empty buffers to the device: one batch, one CAS at most.
+        var ring = new NetBufPtr[32];
+        if (!pool.TryAllocBulk(ring))
+        {
+            throw new InvalidOperationException("pool exhausted");
+        }
+
+        // The device wrote a frame into some of them; take each back, set its length, use it.
+        for (int i = 0; i < ring.Length; i++)
+        {
+            int length = device.Receive(ring[i].PacketAddress, room: pool.BufferLength - pool.DefaultHeadroom);
+            using var frame = pool.FromBufPtr(ring[i]);
+            ring[i] = default;
+            if (length == 0)
+            {
+                continue;                             // nothing arrived: the buffer goes back
+            }
+
+            frame.SetPacketLength(length);
+            Process(frame.Packet);
+        }
+        // end sample
+
+        void Process(ReadOnlySpan<byte> packet) => received++;
+        Assert.That(received, Is.EqualTo(2));
+        Assert.That(pool.InUse, Is.Zero);
+    }
+
+    [Test]
+    public void BuildWithHeadroom()
+    {
+        using var pool = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 64 });
+        byte[] payload = Encoding.ASCII.GetBytes("ping");
+
+        // sample: build-with-headroom
+        using var buf = pool.Alloc();                 // starts with 64 bytes of headroom (the pool's option)
+        payload.CopyTo(buf.Append(payload.Length));
+
+        Span<byte> udp = buf.Prepend(8);
+        BinaryPrimitives.WriteUInt16BigEndian(udp, 5353);                 // source port
+        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 5353);            // destination port
+        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(8 + payload.Length));
+        BinaryPrimitives.WriteUInt16BigEndian(udp[6..], 0);               // no checksum
+
+        Span<byte> ethernet = buf.Prepend(14);
+        ethernet[..12].Fill(0xFF);                                        // broadcast, zero source
+        BinaryPrimitives.WriteUInt16BigEndian(ethernet[12..], 0x0800);
+
+        // On the receive side the same headers come off the front.
+        ReadOnlySpan<byte> stripped = buf.TrimStart(14);
+        // end sample
+
+        Assert.That(BinaryPrimitives.ReadUInt16BigEndian(stripped[12..]), Is.EqualTo(0x0800));
+        Assert.That(buf.HeaderLength, Is.EqualTo(8));
+        Assert.That(buf.Packet.ToArray(), Is.EqualTo(payload));
+    }
+
+    [Test]
+    public unsafe void UnsafeDriverCode()
+    {
+        using var pool = new NetBufPool(64, 2048);
+
+        // sample: unsafe-driver
+        var buf = pool.Alloc();
+        buf.Append(60);
+        NetBufPtr ptr = buf.IntoBufPtr();
+
+        // Driver code works on the raw addresses; the buffer cannot move or be reused meanwhile.
+        byte* frame = (byte*)ptr.PacketAddress;
+        for (int i = 0; i < ptr.PacketLength; i++)
+        {
+            frame[i] = (byte)i;
+        }
+
+        // Back in safe code: the pool checks the pointer before trusting it.
+        if (pool.TryFromBufPtr(ptr, out var back))
+        {
+            using (back)
+            {
+                Console.WriteLine(back.Packet[59]);   // 59
+            }
+        }
+
+        // A stale or foreign pointer is refused, and the pool is untouched.
+        bool again = pool.TryFromBufPtr(ptr, out _); // false: already restored
+        // end sample
+
+        Assert.That(again, Is.False);
+        Assert.That(pool.InUse, Is.Zero);
+    }
+
+    [Test]
+    public async Task Pipelines()
+    {
+        // sample: pipelines
+        using var pool = new NetBufPool(capacity: 256, bufferLength: 4096);
+        using var memoryPool = new NetBufMemoryPool(pool);
+        var pipe = new Pipe(new PipeOptions(pool: memoryPool, minimumSegmentSize: 4096));
+
+        await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes("GET / HTTP/1.1\r\n\r\n"));
+        await pipe.Writer.CompleteAsync();
+
+        ReadResult result = await pipe.Reader.ReadAsync();
+        Console.WriteLine(Encoding.UTF8.GetString(result.Buffer));       // segments are pool buffers
+        pipe.Reader.AdvanceTo(result.Buffer.End);
+        await pipe.Reader.CompleteAsync();                               // every buffer is back
+        // end sample
+
+        Assert.That(pool.InUse, Is.Zero);
+        Assert.That(pool.GetStatistics().TotalAllocations, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void SerializeIntoAPacket()
+    {
+        using var pool = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 64 });
+
+        // sample: buffer-writer
+        NetBufBox box = pool.AllocBoxed();
+        var writer = new NetBufWriter(box);           // reusable: writer.Reset(nextBox)
+        using (var json = new Utf8JsonWriter(writer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("seq", 42);
+            json.WriteEndObject();
+        }
+
+        NetBuf packet = box.AsNetBuf();               // a view: the box still owns the buffer
+        var reader = new SequenceReader<byte>(packet.PacketSequence);
+        Console.WriteLine($"{packet.PacketLength} bytes, starts with '{(char)packet.Packet[0]}'");
+        box.Dispose();
+        // end sample
+
+        Assert.That(reader.Length, Is.EqualTo(10));
+        Assert.That(pool.InUse, Is.Zero);
+    }
+
+    [Test]
+    public void Observe()
+    {
+        // sample: metrics
+        using var pool = new NetBufPool(1024, 2048, new NetBufPoolOptions { Name = "rx0" });
+
+        NetBufPoolStatistics stats = pool.GetStatistics();
+        Console.WriteLine($"{stats.InUse}/{stats.Capacity} in use, peak {stats.HighWaterMark}, " +
+                          $"{stats.AllocationFailures} failures");
+
+        // Or from outside: dotnet-counters monitor --counters NetBuf.Native
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == NetBufMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            Console.WriteLine($"{instrument.Name} {value} {tags[0].Value}"));
+        listener.Start();
+        listener.RecordObservableInstruments();
+        // end sample
+
+        Assert.That(stats.Capacity, Is.EqualTo(1024));
+    }
+
+    /// <summary>A stand-in for a device: transmits by copying out, receives from a list of frames.</summary>
+    private sealed unsafe class LoopbackDevice
+    {
+        public List<byte[]> Frames { get; } = [];
+
+        public void Transmit(nint address, int length) => Frames.Add(new ReadOnlySpan<byte>((void*)address, length).ToArray());
+
+        public int Receive(nint address, int room)
+        {
+            if (Frames.Count == 0)
+            {
+                return 0;
+            }
+
+            byte[] frame = Frames[0];
+            Frames.RemoveAt(0);
+            frame.AsSpan(0, Math.Min(frame.Length, room)).CopyTo(new Span<byte>((void*)address, room));
+            return Math.Min(frame.Length, room);
+        }
+    }
+}
