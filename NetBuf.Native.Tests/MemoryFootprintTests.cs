@@ -22,7 +22,8 @@ public sealed class MemoryFootprintTests
         // 16 MB of slots plus a little; the 2 GB block itself is not resident.
         Assert.That(created - before, Is.LessThan(64 * MiB), "creation must not touch the block");
 
-        var ring = new NetBufPtr[1000];
+        // 10,000 buffers: 20 MB, well above the noise of the runtime's own memory.
+        var ring = new NetBufPtr[10_000];
         Assert.That(pool.TryAllocBulk(ring), Is.True);
         foreach (var p in ring)
         {
@@ -32,8 +33,8 @@ public sealed class MemoryFootprintTests
         }
 
         long used = ResidentBytes();
-        Assert.That(used - created, Is.GreaterThan(1 * MiB), "writing 1000 buffers makes about 2 MB resident");
-        Assert.That(used - created, Is.LessThan(64 * MiB));
+        Assert.That(used - created, Is.GreaterThan(15 * MiB), "writing 10,000 buffers makes about 20 MB resident");
+        Assert.That(used - created, Is.LessThan(80 * MiB));
     }
 
     [Test]
@@ -42,7 +43,7 @@ public sealed class MemoryFootprintTests
         long before = ResidentBytes();
         using var pool = new NetBufPool(32_768, 2048, new NetBufPoolOptions { PreFault = true });
         long created = ResidentBytes();
-        Assert.That(created - before, Is.GreaterThan(60 * MiB), "64 MB block faulted in");
+        Assert.That(created - before, Is.GreaterThan(48 * MiB), "the 64 MB block is faulted in");
 
         using var buf = pool.Alloc();
         Assert.That(buf.RawBuffer.IndexOfAnyExcept((byte)0), Is.EqualTo(-1), "zeroed");
