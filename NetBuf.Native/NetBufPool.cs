@@ -87,9 +87,8 @@ public sealed unsafe class NetBufPool : IDisposable
     private int _highWaterMark;
     private long _allocationFailures;
 
-    /// <summary>Counters of caches forgotten by <see cref="Trim"/> (their threads exited).</summary>
+    /// <summary>Allocations counted by caches that <see cref="Trim"/> forgot (their threads exited).</summary>
     private long _retiredAllocations;
-    private long _retiredFrees;
 
     /// <summary>Creates a pool of <paramref name="capacity"/> buffers of <paramref name="bufferLength"/> bytes.</summary>
     /// <param name="capacity">How many buffers; greater than 0.</param>
@@ -604,23 +603,22 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <summary>
     /// A snapshot of the pool's figures: capacity, buffers in use and available, the high-water
     /// mark of buffers in use, allocation failures (exhaustion) and the totals of allocations and
-    /// frees. The counters are per thread, written without locks or atomic operations by their
-    /// threads, and summed here.
+    /// frees. Allocations are counted per thread, without locks or atomic operations, and summed
+    /// here; frees are the allocations less the buffers in use, so the free path counts nothing.
     /// </summary>
     /// <returns>The snapshot; its figures are each consistent, not all taken at one instant.</returns>
     /// <remarks>Thread-safe; O(number of threads that used the pool).</remarks>
     public NetBufPoolStatistics GetStatistics()
     {
         long allocations = Volatile.Read(ref _retiredAllocations);
-        long frees = Volatile.Read(ref _retiredFrees);
         foreach (ThreadCache cache in Volatile.Read(ref _caches))
         {
             allocations += Volatile.Read(ref cache.Allocations);
-            frees += Volatile.Read(ref cache.Frees);
         }
 
         int available = Available;
         int inUse = IsDisposed ? InUse : _capacity - available;
+        long frees = Math.Max(0, allocations - inUse);
         UpdateHighWaterMark(inUse);
         return new NetBufPoolStatistics(
             _capacity,
@@ -664,7 +662,6 @@ public sealed unsafe class NetBufPool : IDisposable
                 foreach (ThreadCache gone in _caches.Except(live))
                 {
                     Interlocked.Add(ref _retiredAllocations, Volatile.Read(ref gone.Allocations));
-                    Interlocked.Add(ref _retiredFrees, Volatile.Read(ref gone.Frees));
                 }
 
                 Volatile.Write(ref _caches, live);
@@ -801,7 +798,6 @@ public sealed unsafe class NetBufPool : IDisposable
 
         // A plain write: an Owned token is confined to one thread (see Transfer).
         slot.State = BufferToken.Next(token, BufferKind.Free);
-        cache.Frees++;
         Volatile.Write(ref cache.Active, 1);
         if (Volatile.Read(ref cache.Frozen) == 0)
         {
@@ -863,11 +859,15 @@ public sealed unsafe class NetBufPool : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int TakeSharedIndex()
     {
-        int index = _freeList.Pop(_slots);
+        int index = _freeList.Pop(_slots, out int freeBefore);
         if (index >= 0)
         {
             CurrentCache().Allocations++;
-            UpdateHighWaterMark(_capacity - _freeList.Count(_slots));
+            int inUse = _capacity - freeBefore + 1;
+            if (inUse > _highWaterMark)
+            {
+                UpdateHighWaterMark(inUse);
+            }
         }
 
         return index;
@@ -884,7 +884,6 @@ public sealed unsafe class NetBufPool : IDisposable
         if (_cacheSize != 0)
         {
             cache ??= CurrentCache();
-            cache.Frees++;
             Volatile.Write(ref cache.Active, 1);
             if (Volatile.Read(ref cache.Frozen) == 0)
             {
@@ -1015,7 +1014,6 @@ public sealed unsafe class NetBufPool : IDisposable
             return;
         }
 
-        CurrentCache().Frees += indices.Length;
         if (_cacheSize != 0)
         {
             ThreadCache cache = CurrentCache();
@@ -1034,11 +1032,10 @@ public sealed unsafe class NetBufPool : IDisposable
         PushOrCountAfterClose(indices);
     }
 
-    /// <summary>Returns an index to the shared list (no thread cache), counting it in this thread's statistics.</summary>
+    /// <summary>Returns an index to the shared list (no thread cache).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReturnSharedIndex(int index)
     {
-        CurrentCache().Frees++;
         if (!_freeList.TryPush(_slots, index))
         {
             OnReturnedAfterClose();

@@ -9,7 +9,8 @@ namespace NetBufNative;
 /// cache's size per thread.</param>
 /// <param name="AllocationFailures">Allocations that found the pool exhausted.</param>
 /// <param name="TotalAllocations">Buffers allocated since the pool was created.</param>
-/// <param name="TotalFrees">Buffers returned since the pool was created.</param>
+/// <param name="TotalFrees">Buffers returned since the pool was created: the allocations less
+/// the buffers in use, so the free path needs no counter.</param>
 public readonly record struct NetBufPoolStatistics(
     int Capacity,
     int InUse,

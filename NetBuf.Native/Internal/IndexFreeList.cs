@@ -42,7 +42,14 @@ internal struct IndexFreeList<TPolicy>
     /// <summary>Pops the top index.</summary>
     /// <returns>The index, or <see cref="Empty"/>, or <see cref="Closed"/>.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Pop(BufferSlot[] slots)
+    public int Pop(BufferSlot[] slots) => Pop(slots, out _);
+
+    /// <summary>Pops the top index, and tells how many the list held just before.</summary>
+    /// <param name="slots">The metadata holding the links.</param>
+    /// <param name="countBefore">The list's length before the pop (its depth at the popped node); 0 when nothing was popped.</param>
+    /// <returns>The index, or <see cref="Empty"/>, or <see cref="Closed"/>.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Pop(BufferSlot[] slots, out int countBefore)
     {
         ref long head = ref _head.Value;
         long observed = Volatile.Read(ref head);
@@ -51,9 +58,12 @@ internal struct IndexFreeList<TPolicy>
             int index = (int)observed;
             if (index < 0)
             {
+                countBefore = 0;
                 return index;
             }
 
+            // Read with the link, from the same slot; valid if the CAS below succeeds.
+            countBefore = Volatile.Read(ref SlotAt(slots, index).Depth);
             int next = Volatile.Read(ref SlotAt(slots, index).Next);
             TPolicy.BeforeCompareExchange();
             long desired = TPolicy.NextTag(observed) | (uint)next;
@@ -224,7 +234,7 @@ internal struct IndexFreeList<TPolicy>
     }
 
     /// <summary>
-    /// Closes the list: from now on <see cref="Pop"/> returns <see cref="Closed"/> and
+    /// Closes the list: from now on <see cref="Pop(BufferSlot[])"/> returns <see cref="Closed"/> and
     /// <see cref="TryPush"/> returns false. The indices it held stay where they are.
     /// </summary>
     /// <returns>How many indices the list held when it closed, or -1 if it was closed already.</returns>

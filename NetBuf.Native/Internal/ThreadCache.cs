@@ -41,9 +41,6 @@ internal sealed class ThreadCache
     /// <summary>Buffers this thread allocated from the pool; written by the owner only.</summary>
     public long Allocations;
 
-    /// <summary>Buffers this thread returned to the pool; written by the owner only.</summary>
-    public long Frees;
-
     public ThreadCache(long poolStamp, int size)
     {
         PoolStamp = poolStamp;
