@@ -30,7 +30,7 @@ public sealed class ConcurrencyStressTests
         var clock = Stopwatch.StartNew();
 
         using var start = new Barrier(threads);
-        var workers = Enumerable.Range(1, threads).Select(id => new Thread(() =>
+        var workers = Enumerable.Range(1, threads).Select(id => new Thread(() => Guard(failures, () =>
         {
             var random = new Random(id);
             start.SignalAndWait();
@@ -87,7 +87,7 @@ public sealed class ConcurrencyStressTests
                 buf.Dispose();
                 Interlocked.Increment(ref completed);
             }
-        })).ToList();
+        }))).ToList();
 
         workers.ForEach(t => t.Start());
         workers.ForEach(t => t.Join());
@@ -230,5 +230,18 @@ public sealed class ConcurrencyStressTests
 
         Assert.That(pool.Available, Is.EqualTo(2));
         HandleOwnershipTests.AssertPoolHandsOutDistinctBuffers(pool);
+    }
+
+    /// <summary>Runs a worker thread's body, recording an exception as a failure instead of crashing the test host.</summary>
+    internal static void Guard(ConcurrentQueue<string> failures, Action body)
+    {
+        try
+        {
+            body();
+        }
+        catch (Exception ex)
+        {
+            failures.Enqueue($"a worker thread threw {ex}");
+        }
     }
 }

@@ -130,7 +130,7 @@ public sealed class ThreadCacheTests
         var deadline = DateTime.UtcNow.AddSeconds(20);
         using var start = new Barrier(Threads);
 
-        var threads = Enumerable.Range(0, Threads).Select(id => new Thread(() =>
+        var threads = Enumerable.Range(0, Threads).Select(id => new Thread(() => ConcurrencyStressTests.Guard(failures, () =>
         {
             start.SignalAndWait();
             var held = new Queue<NetBufBox>();
@@ -157,7 +157,7 @@ public sealed class ThreadCacheTests
             {
                 box.Dispose();
             }
-        })).ToList();
+        }))).ToList();
 
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
