@@ -64,6 +64,22 @@ internal static class TargetReport
             rows.Add(("0 bytes allocated per operation on every NetBuf path", $"{worst} B max over {netBufRows.Count} rows", worst == 0));
         }
 
+        var throughput = reports.Where(r => r.BenchmarkCase.Descriptor.Type.Name == Mt).ToList();
+        if (throughput.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("// * Aggregate throughput on one shared pool (all threads together) *");
+            Console.WriteLine("| Method | Threads | Time per pair | Pairs per second |");
+            Console.WriteLine("|---|---:|---:|---:|");
+            foreach (var r in throughput)
+            {
+                double ns = r.ResultStatistics!.Mean;
+                Console.WriteLine(
+                    $"| {r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo} | {r.BenchmarkCase.Parameters["Threads"]} | " +
+                    $"{ns.ToString("0.0", CultureInfo.InvariantCulture)} ns | {(1e9 / ns / 1e6).ToString("0.0", CultureInfo.InvariantCulture)} M |");
+            }
+        }
+
         Console.WriteLine();
         Console.WriteLine("// * Targets (ratios measured in this run) *");
         Console.WriteLine("| Target | Measured | Verdict |");
