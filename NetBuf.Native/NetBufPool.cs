@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -376,37 +375,24 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <returns><see langword="false"/> when fewer buffers are free; nothing was allocated.</returns>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     /// <remarks>Thread-safe, lock-free on the shared list, no GC allocation.</remarks>
+    [SkipLocalsInit] // The scratch indices are written before they are read: no need to zero 1 KiB per call.
     public bool TryAllocBulk(Span<NetBufPtr> pointers)
     {
-        const int StackLimit = 256;
-        int[]? rented = null;
-        Span<int> indices = pointers.Length <= StackLimit
-            ? stackalloc int[StackLimit]
-            : (rented = ArrayPool<int>.Shared.Rent(pointers.Length));
-        indices = indices[..pointers.Length];
-        try
+        using var scratch = new IndexScratch(pointers.Length, stackalloc int[IndexScratch.StackLength]);
+        Span<int> indices = scratch.Indices;
+        if (!TryTakeIndices(indices))
         {
-            if (!TryTakeIndices(indices))
-            {
-                return false;
-            }
-
-            for (int i = 0; i < indices.Length; i++)
-            {
-                int index = indices[i];
-                uint token = Acquire(index, BufferKind.Lent);
-                pointers[i] = new NetBufPtr(BufferAddress(index), index, token, _defaultHeadroom, 0, 0);
-            }
-
-            return true;
+            return false;
         }
-        finally
+
+        for (int i = 0; i < indices.Length; i++)
         {
-            if (rented is not null)
-            {
-                ArrayPool<int>.Shared.Return(rented);
-            }
+            int index = indices[i];
+            uint token = Acquire(index, BufferKind.Lent);
+            pointers[i] = new NetBufPtr(BufferAddress(index), index, token, _defaultHeadroom, 0, 0);
         }
+
+        return true;
     }
 
     /// <summary>
@@ -417,35 +403,22 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <returns><see langword="false"/> when fewer buffers are free; nothing was allocated.</returns>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     /// <remarks>Thread-safe, lock-free on the shared list, no GC allocation.</remarks>
+    [SkipLocalsInit] // The scratch indices are written before they are read: no need to zero 1 KiB per call.
     public bool TryAllocBulk(Span<NetBufBox> boxes)
     {
-        const int StackLimit = 256;
-        int[]? rented = null;
-        Span<int> indices = boxes.Length <= StackLimit
-            ? stackalloc int[StackLimit]
-            : (rented = ArrayPool<int>.Shared.Rent(boxes.Length));
-        indices = indices[..boxes.Length];
-        try
+        using var scratch = new IndexScratch(boxes.Length, stackalloc int[IndexScratch.StackLength]);
+        Span<int> indices = scratch.Indices;
+        if (!TryTakeIndices(indices))
         {
-            if (!TryTakeIndices(indices))
-            {
-                return false;
-            }
-
-            for (int i = 0; i < indices.Length; i++)
-            {
-                boxes[i] = new NetBufBox(this, indices[i], Acquire(indices[i], BufferKind.Boxed));
-            }
-
-            return true;
+            return false;
         }
-        finally
+
+        for (int i = 0; i < indices.Length; i++)
         {
-            if (rented is not null)
-            {
-                ArrayPool<int>.Shared.Return(rented);
-            }
+            boxes[i] = new NetBufBox(this, indices[i], Acquire(indices[i], BufferKind.Boxed));
         }
+
+        return true;
     }
 
     /// <summary>
@@ -456,6 +429,7 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <exception cref="ArgumentException">A pointer is null, or not from this pool; nothing was changed.</exception>
     /// <exception cref="InvalidOperationException">A pointer was already restored or freed, or appears twice; nothing was changed.</exception>
     /// <remarks>Thread-safe: a pointer freed here and restored elsewhere at the same time is taken by exactly one of them.</remarks>
+    [SkipLocalsInit] // The scratch indices are written before they are read: no need to zero 1 KiB per call.
     public void FreeBulk(ReadOnlySpan<NetBufPtr> pointers)
     {
         for (int i = 0; i < pointers.Length; i++)
@@ -467,41 +441,27 @@ public sealed unsafe class NetBufPool : IDisposable
             }
         }
 
-        const int StackLimit = 256;
-        int[]? rented = null;
-        Span<int> indices = pointers.Length <= StackLimit
-            ? stackalloc int[StackLimit]
-            : (rented = ArrayPool<int>.Shared.Rent(pointers.Length));
-        indices = indices[..pointers.Length];
-        try
+        using var scratch = new IndexScratch(pointers.Length, stackalloc int[IndexScratch.StackLength]);
+        Span<int> indices = scratch.Indices;
+        for (int i = 0; i < pointers.Length; i++)
         {
-            for (int i = 0; i < pointers.Length; i++)
+            NetBufPtr pointer = pointers[i];
+            uint lent = pointer.Token;
+            if (Interlocked.CompareExchange(ref SlotAt(pointer.BufferIndex).State, BufferToken.Next(lent, BufferKind.Free), lent) != lent)
             {
-                NetBufPtr pointer = pointers[i];
-                uint lent = pointer.Token;
-                if (Interlocked.CompareExchange(ref SlotAt(pointer.BufferIndex).State, BufferToken.Next(lent, BufferKind.Free), lent) != lent)
+                // Raced with a restore elsewhere, or listed twice: undo, so nothing changed.
+                for (int j = 0; j < i; j++)
                 {
-                    // Raced with a restore elsewhere, or listed twice: undo, so nothing changed.
-                    for (int j = 0; j < i; j++)
-                    {
-                        Volatile.Write(ref SlotAt(pointers[j].BufferIndex).State, pointers[j].Token);
-                    }
-
-                    ThrowInvalidPointer(pointer, PointerCheck.Stale);
+                    Volatile.Write(ref SlotAt(pointers[j].BufferIndex).State, pointers[j].Token);
                 }
 
-                indices[i] = pointer.BufferIndex;
+                ThrowInvalidPointer(pointer, PointerCheck.Stale);
             }
 
-            ReturnIndices(indices);
+            indices[i] = pointer.BufferIndex;
         }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<int>.Shared.Return(rented);
-            }
-        }
+
+        ReturnIndices(indices);
     }
 
     /// <summary>
@@ -512,6 +472,7 @@ public sealed unsafe class NetBufPool : IDisposable
     /// <exception cref="ObjectDisposedException">A box is stale (disposed or moved), or appears twice; nothing was changed.</exception>
     /// <exception cref="ArgumentException">A box belongs to another pool; nothing was changed.</exception>
     /// <remarks>Thread-safe in the same sense as <see cref="FreeBulk(ReadOnlySpan{NetBufPtr})"/>.</remarks>
+    [SkipLocalsInit] // The scratch indices are written before they are read: no need to zero 1 KiB per call.
     public void FreeBulk(Span<NetBufBox> boxes)
     {
         for (int i = 0; i < boxes.Length; i++)
@@ -528,49 +489,37 @@ public sealed unsafe class NetBufPool : IDisposable
             }
         }
 
-        const int StackLimit = 256;
-        int[]? rented = null;
-        Span<int> indices = boxes.Length <= StackLimit
-            ? stackalloc int[StackLimit]
-            : (rented = ArrayPool<int>.Shared.Rent(boxes.Length));
+        using var scratch = new IndexScratch(boxes.Length, stackalloc int[IndexScratch.StackLength]);
+        Span<int> indices = scratch.Indices;
         int count = 0;
-        try
+        for (int i = 0; i < boxes.Length; i++)
         {
-            for (int i = 0; i < boxes.Length; i++)
+            NetBufBox box = boxes[i];
+            if (box.PoolOrNull is null)
             {
-                NetBufBox box = boxes[i];
-                if (box.PoolOrNull is null)
-                {
-                    continue;
-                }
+                continue;
+            }
 
-                uint token = box.Token;
-                if (Interlocked.CompareExchange(ref SlotAt(box.Index).State, BufferToken.Next(token, BufferKind.Free), token) != token)
+            uint token = box.Token;
+            if (Interlocked.CompareExchange(ref SlotAt(box.Index).State, BufferToken.Next(token, BufferKind.Free), token) != token)
+            {
+                // Raced with another owner's copy, or listed twice: undo, so nothing changed.
+                for (int j = 0; j < i; j++)
                 {
-                    for (int j = 0; j < i; j++)
+                    if (boxes[j].PoolOrNull is not null)
                     {
-                        if (boxes[j].PoolOrNull is not null)
-                        {
-                            Volatile.Write(ref SlotAt(boxes[j].Index).State, boxes[j].Token);
-                        }
+                        Volatile.Write(ref SlotAt(boxes[j].Index).State, boxes[j].Token);
                     }
-
-                    ThrowStale(box.Index, token);
                 }
 
-                indices[count++] = box.Index;
+                ThrowStale(box.Index, token);
             }
 
-            ReturnIndices(indices[..count]);
-            boxes.Clear();
+            indices[count++] = box.Index;
         }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<int>.Shared.Return(rented);
-            }
-        }
+
+        ReturnIndices(indices[..count]);
+        boxes.Clear();
     }
 
     /// <summary>
