@@ -58,8 +58,9 @@ public sealed unsafe class NetBufPool : IDisposable
     private static int s_lastPoolNumber;
     private static long s_lastStamp;
 
+    /// <summary>This thread's caches, direct-mapped by pool stamp (see <see cref="ThreadCacheTable"/>).</summary>
     [ThreadStatic]
-    private static ThreadCacheTable t_caches;
+    private static ThreadCache?[]? t_caches;
 
     private readonly BufferSlot[] _slots;
     private readonly NativeBlock _memory;
@@ -71,6 +72,7 @@ public sealed unsafe class NetBufPool : IDisposable
     private readonly int _blockAlignment;
     private readonly string _name;
     private readonly long _stamp;
+    private readonly nint _cacheSlot;
     private readonly int _cacheSize;
     private readonly int _cacheBatch;
     private readonly Lock _registryLock = new();
@@ -164,6 +166,7 @@ public sealed unsafe class NetBufPool : IDisposable
         _defaultHeadroom = (ushort)options.DefaultHeadroom;
         _blockAlignment = alignment;
         _stamp = Interlocked.Increment(ref s_lastStamp);
+        _cacheSlot = (nint)(_stamp & (ThreadCacheTable.Size - 1));
         _cacheSize = requestedCache ?? AutomaticThreadCacheSize(capacity);
         _cacheBatch = Math.Max(1, _cacheSize / 2);
         _name = options.Name ?? $"NetBufPool#{Interlocked.Increment(ref s_lastPoolNumber)}";
@@ -770,13 +773,15 @@ public sealed unsafe class NetBufPool : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int TakeIndex(out ThreadCache? cache)
     {
+        // Read first, unconditionally: in a loop the JIT can then hoist the thread-static access.
+        ThreadCache?[]? table = t_caches;
         if (_cacheSize == 0)
         {
             cache = null;
             return TakeSharedIndex();
         }
 
-        cache = CurrentCache();
+        cache = CurrentCache(table);
         Volatile.Write(ref cache.Active, 1);
         if (Volatile.Read(ref cache.Frozen) == 0)
         {
@@ -1009,16 +1014,31 @@ public sealed unsafe class NetBufPool : IDisposable
 
     /// <summary>This thread's cache for this pool, found in the thread's table or (rarely) made.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ThreadCache CurrentCache()
+    private ThreadCache CurrentCache() => CurrentCache(t_caches);
+
+    /// <summary>This thread's cache for this pool, given the thread's table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ThreadCache CurrentCache(ThreadCache?[]? table)
     {
-        ref ThreadCache? entry = ref t_caches[(int)_stamp & (ThreadCacheTable.Size - 1)];
-        ThreadCache? cache = entry;
-        if (cache is not null && cache.PoolStamp == _stamp)
+        if (table is not null)
         {
-            return cache;
+            // No bounds check needed: a table is always ThreadCacheTable.Size long and the
+            // index is masked to fit.
+            ThreadCache? cache = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), _cacheSlot);
+            if (cache is not null && cache.PoolStamp == _stamp)
+            {
+                return cache;
+            }
         }
 
-        return entry = FindOrCreateCache();
+        return InstallCache();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ThreadCache InstallCache()
+    {
+        ThreadCache?[] table = t_caches ??= new ThreadCache?[ThreadCacheTable.Size];
+        return table[_cacheSlot] = FindOrCreateCache();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

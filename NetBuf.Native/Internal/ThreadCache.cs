@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace NetBufNative.Internal;
 
 /// <summary>
@@ -62,14 +60,11 @@ internal sealed class ThreadCache
 }
 
 /// <summary>
-/// A thread's table of its caches, direct-mapped by pool stamp: eight entries, so a thread that
-/// works with a few pools (an rx and a tx pool, say) keeps all their caches at hand.
+/// The shape of a thread's table of its caches: direct-mapped by pool stamp, eight entries, so a
+/// thread that works with a few pools (an rx and a tx pool, say) keeps all their caches at hand.
 /// </summary>
-[InlineArray(Size)]
-internal struct ThreadCacheTable
+internal static class ThreadCacheTable
 {
     /// <summary>Entries in the table: a power of two, for a mask instead of a division.</summary>
     public const int Size = 8;
-
-    private ThreadCache? _entry;
 }
