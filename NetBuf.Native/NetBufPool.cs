@@ -426,7 +426,8 @@ public sealed unsafe class NetBufPool : IDisposable
 
     /// <summary>
     /// Returns every buffer lent as <paramref name="pointers"/> (a device's completed transmit
-    /// ring, say) with one CAS on the shared list at most. Every pointer is validated first.
+    /// ring, say) with one CAS on the shared list at most. If any pointer is invalid, the ones
+    /// before it are put back as they were.
     /// </summary>
     /// <param name="pointers">The pointers; each must be lent by this pool and appear once.</param>
     /// <exception cref="ArgumentException">A pointer is null, or not from this pool; nothing was changed.</exception>
@@ -435,30 +436,29 @@ public sealed unsafe class NetBufPool : IDisposable
     [SkipLocalsInit] // The scratch indices are written before they are read: no need to zero 1 KiB per call.
     public void FreeBulk(ReadOnlySpan<NetBufPtr> pointers)
     {
-        for (int i = 0; i < pointers.Length; i++)
-        {
-            PointerCheck check = CheckLent(pointers[i]);
-            if (check != PointerCheck.Valid)
-            {
-                ThrowInvalidPointer(pointers[i], check);
-            }
-        }
-
         using var scratch = new IndexScratch(pointers.Length, stackalloc int[IndexScratch.StackLength]);
         Span<int> indices = scratch.Indices;
         for (int i = 0; i < pointers.Length; i++)
         {
             NetBufPtr pointer = pointers[i];
+            PointerCheck check = CheckFromThisPool(pointer);
             uint lent = pointer.Token;
-            if (Interlocked.CompareExchange(ref SlotAt(pointer.BufferIndex).State, BufferToken.Next(lent, BufferKind.Free), lent) != lent)
+            if (check == PointerCheck.Valid &&
+                Interlocked.CompareExchange(ref SlotAt(pointer.BufferIndex).State, BufferToken.Next(lent, BufferKind.Free), lent) != lent)
             {
-                // Raced with a restore elsewhere, or listed twice: undo, so nothing changed.
+                // Restored or freed already, raced with a restore elsewhere, or listed twice.
+                check = PointerCheck.Stale;
+            }
+
+            if (check != PointerCheck.Valid)
+            {
+                // Undo the ones taken so far (still exclusively ours), so nothing changed.
                 for (int j = 0; j < i; j++)
                 {
                     Volatile.Write(ref SlotAt(pointers[j].BufferIndex).State, pointers[j].Token);
                 }
 
-                ThrowInvalidPointer(pointer, PointerCheck.Stale);
+                ThrowInvalidPointer(pointer, check);
             }
 
             indices[i] = pointer.BufferIndex;
@@ -469,7 +469,7 @@ public sealed unsafe class NetBufPool : IDisposable
 
     /// <summary>
     /// Disposes every box in <paramref name="boxes"/> with one CAS on the shared list at most,
-    /// and clears the span. Every box is validated first.
+    /// and clears the span. If any box is invalid, the ones before it are put back as they were.
     /// </summary>
     /// <param name="boxes">The boxes; default boxes are skipped.</param>
     /// <exception cref="ObjectDisposedException">A box is stale (disposed or moved), or appears twice; nothing was changed.</exception>
@@ -478,35 +478,23 @@ public sealed unsafe class NetBufPool : IDisposable
     [SkipLocalsInit] // The scratch indices are written before they are read: no need to zero 1 KiB per call.
     public void FreeBulk(Span<NetBufBox> boxes)
     {
-        for (int i = 0; i < boxes.Length; i++)
-        {
-            NetBufBox box = boxes[i];
-            if (box.PoolOrNull is { } owner && !ReferenceEquals(owner, this))
-            {
-                ThrowHelper.ThrowArgument(nameof(boxes), $"{box} does not belong to {_name}.");
-            }
-
-            if (box.PoolOrNull is not null && SlotAt(box.Index).State != box.Token)
-            {
-                ThrowStale(box.Index, box.Token);
-            }
-        }
-
         using var scratch = new IndexScratch(boxes.Length, stackalloc int[IndexScratch.StackLength]);
         Span<int> indices = scratch.Indices;
         int count = 0;
         for (int i = 0; i < boxes.Length; i++)
         {
             NetBufBox box = boxes[i];
-            if (box.PoolOrNull is null)
+            NetBufPool? owner = box.PoolOrNull;
+            if (owner is null)
             {
                 continue;
             }
 
             uint token = box.Token;
-            if (Interlocked.CompareExchange(ref SlotAt(box.Index).State, BufferToken.Next(token, BufferKind.Free), token) != token)
+            bool foreign = !ReferenceEquals(owner, this);
+            if (foreign || Interlocked.CompareExchange(ref SlotAt(box.Index).State, BufferToken.Next(token, BufferKind.Free), token) != token)
             {
-                // Raced with another owner's copy, or listed twice: undo, so nothing changed.
+                // Undo the ones taken so far (still exclusively ours), so nothing changed.
                 for (int j = 0; j < i; j++)
                 {
                     if (boxes[j].PoolOrNull is not null)
@@ -515,6 +503,12 @@ public sealed unsafe class NetBufPool : IDisposable
                     }
                 }
 
+                if (foreign)
+                {
+                    ThrowHelper.ThrowArgument(nameof(boxes), $"{box} does not belong to {_name}.");
+                }
+
+                // Disposed or moved already, raced with another copy, or listed twice.
                 ThrowStale(box.Index, token);
             }
 
@@ -1306,18 +1300,6 @@ public sealed unsafe class NetBufPool : IDisposable
         }
 
         return PointerCheck.Valid;
-    }
-
-    /// <summary>Whether a pointer is from this pool and still lent.</summary>
-    private PointerCheck CheckLent(NetBufPtr bufPtr)
-    {
-        PointerCheck check = CheckFromThisPool(bufPtr);
-        if (check == PointerCheck.Valid && SlotAt(bufPtr.BufferIndex).State != bufPtr.Token)
-        {
-            return PointerCheck.Stale;
-        }
-
-        return check;
     }
 
     private void OnReturnedAfterClose()
