@@ -162,6 +162,43 @@ public sealed class NetBufPtrTests
         Assert.That(pool.IsMemoryReleased, Is.True);
     }
 
+    [Test]
+    public void A_frame_placed_inside_a_lent_buffer_comes_back_as_its_packet()
+    {
+        // As an AF_XDP receive: the buffer was lent empty; the kernel wrote a frame at offset 256.
+        var ptr = _pool.Alloc().IntoBufPtr();
+        Marshal.Copy(Enumerable.Repeat((byte)0x42, 60).ToArray(), 0, ptr.BufferAddress + 256, 60);
+
+        using var frame = _pool.FromBufPtr(ptr, packetOffset: 256, packetLength: 60);
+        Assert.That((frame.Headroom, frame.HeaderLength, frame.PacketLength), Is.EqualTo((256, 0, 60)));
+        Assert.That(frame.Packet.ToArray(), Is.All.EqualTo(0x42));
+        Assert.That(frame.Prepend(14).Length, Is.EqualTo(14), "the headroom before the frame is usable");
+    }
+
+    [TestCase(-1, 10)]
+    [TestCase(2049, 0)]
+    [TestCase(2000, 49)]
+    [TestCase(0, -1)]
+    [TestCase(0, 2049)]
+    public void A_frame_that_does_not_fit_is_rejected_and_the_pointer_stays_lent(int offset, int length)
+    {
+        var ptr = _pool.Alloc().IntoBufPtr();
+        Assert.Throws<ArgumentOutOfRangeException>(() => _pool.FromBufPtr(ptr, offset, length));
+        using var back = _pool.FromBufPtr(ptr, 2000, 48);
+        Assert.That(back.PacketLength, Is.EqualTo(48));
+        Assert.That(back.Tailroom, Is.Zero);
+    }
+
+    [Test]
+    public void A_frame_restore_validates_the_pointer_like_any_restore()
+    {
+        var ptr = _pool.Alloc().IntoBufPtr();
+        _pool.FromBufPtr(ptr).Dispose();
+        Assert.Throws<InvalidOperationException>(() => _pool.FromBufPtr(ptr, 0, 10));
+        Assert.Throws<ArgumentException>(() => _pool.FromBufPtr(default, 0, 10));
+        Assert.That(_pool.InUse, Is.Zero);
+    }
+
     private static nint RawAddress(NetBuf buf)
     {
         unsafe

@@ -352,6 +352,43 @@ public sealed unsafe class NetBufPool : IDisposable
         return new NetBuf(this, bufPtr.BufferIndex, token);
     }
 
+    /// <summary>
+    /// Takes back ownership of a lent buffer into which a device (or the kernel) has placed a
+    /// frame of <paramref name="packetLength"/> bytes at <paramref name="packetOffset"/> from the
+    /// buffer's start: the buffer comes back with that much headroom, an empty header and that
+    /// packet, copying nothing (an AF_XDP receive descriptor, say, whose address lies inside a
+    /// buffer of a pool registered as the UMEM).
+    /// </summary>
+    /// <param name="bufPtr">A pointer lent by this pool.</param>
+    /// <param name="packetOffset">Where the frame starts in the buffer.</param>
+    /// <param name="packetLength">The frame's length; offset + length must fit the buffer.</param>
+    /// <returns>The buffer, owned again, with the frame as its packet.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The frame does not fit the buffer; nothing changed.</exception>
+    /// <exception cref="ArgumentException">The pointer is null, not from this pool, or not on one of its buffer boundaries.</exception>
+    /// <exception cref="InvalidOperationException">The pointer was already restored (or is a stale copy).</exception>
+    /// <remarks>Thread-safe like <see cref="FromBufPtr(NetBufPtr)"/>.</remarks>
+    public NetBuf FromBufPtr(NetBufPtr bufPtr, int packetOffset, int packetLength)
+    {
+        if ((uint)packetOffset > (uint)_bufferLength)
+        {
+            ThrowHelper.ThrowLengthOutOfRange(nameof(packetOffset), packetOffset, _bufferLength, "buffer length");
+        }
+
+        if ((uint)packetLength > (uint)(_bufferLength - packetOffset))
+        {
+            ThrowHelper.ThrowLengthOutOfRange(nameof(packetLength), packetLength, _bufferLength - packetOffset, "bytes after the offset");
+        }
+
+        NetBuf buffer = FromBufPtr(bufPtr);
+
+        // Ours now: set the regions around the frame.
+        ref BufferSlot slot = ref SlotAt(bufPtr.BufferIndex);
+        slot.Offset = (ushort)packetOffset;
+        slot.HeaderLength = 0;
+        slot.PacketLength = (ushort)packetLength;
+        return buffer;
+    }
+
     /// <summary>Takes back ownership of a lent buffer, as <see cref="FromBufPtr(NetBufPtr)"/>, without throwing.</summary>
     /// <param name="bufPtr">The pointer to restore.</param>
     /// <param name="buffer">The buffer, or a default handle when the pointer is not valid for this pool.</param>
