@@ -109,6 +109,29 @@ public sealed unsafe partial class NetBufPool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int TakeIndex() => TakeIndex(out _);
 
+    /// <summary>Puts a free index into <paramref name="cache"/>, which belongs to this thread: the owner's
+    /// half of the handshake described on <see cref="ThreadCache"/>, no atomic operation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PushToCache(ThreadCache cache, int index)
+    {
+        Volatile.Write(ref cache.Active, 1);
+        if (Volatile.Read(ref cache.Frozen) == 0)
+        {
+            int count = cache.Count;
+            int[] items = cache.Items;
+            if ((uint)count < (uint)items.Length)
+            {
+                items[count] = index;
+                cache.Count = count + 1;
+                Volatile.Write(ref cache.Active, 0);
+                return;
+            }
+        }
+
+        Volatile.Write(ref cache.Active, 0);
+        ReturnIndexSlow(cache, index);
+    }
+
     /// <summary>Puts a free index (its state already free) into this thread's cache or the shared list.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ReturnIndex(int index, ThreadCache? cache)
@@ -116,22 +139,7 @@ public sealed unsafe partial class NetBufPool
         if (_cacheSize != 0)
         {
             cache ??= CurrentCache();
-            Volatile.Write(ref cache.Active, 1);
-            if (Volatile.Read(ref cache.Frozen) == 0)
-            {
-                int count = cache.Count;
-                int[] items = cache.Items;
-                if ((uint)count < (uint)items.Length)
-                {
-                    items[count] = index;
-                    cache.Count = count + 1;
-                    Volatile.Write(ref cache.Active, 0);
-                    return;
-                }
-            }
-
-            Volatile.Write(ref cache.Active, 0);
-            ReturnIndexSlow(cache, index);
+            PushToCache(cache, index);
             return;
         }
 

@@ -562,22 +562,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
         // A plain write: an Owned token is confined to one thread (see Transfer).
         slot.State = BufferToken.Next(token, BufferKind.Free);
-        Volatile.Write(ref cache.Active, 1);
-        if (Volatile.Read(ref cache.Frozen) == 0)
-        {
-            int count = cache.Count;
-            int[] items = cache.Items;
-            if ((uint)count < (uint)items.Length)
-            {
-                items[count] = index;
-                cache.Count = count + 1;
-                Volatile.Write(ref cache.Active, 0);
-                return;
-            }
-        }
-
-        Volatile.Write(ref cache.Active, 0);
-        ReturnIndexSlow(cache, index);
+        PushToCache(cache, index);
     }
 
     /// <summary>Marks a popped buffer as owned by a new handle of <paramref name="kind"/>, with empty regions.</summary>
