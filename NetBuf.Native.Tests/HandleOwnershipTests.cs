@@ -173,7 +173,9 @@ public sealed class HandleOwnershipTests
         Assert.Throws<InvalidOperationException>(() => none.IntoBufPtr());
         none.Dispose();
         Assert.That(none, Is.EqualTo(default(NetBufBox)));
-        Assert.That(none != _pool.AllocBoxed(), Is.True);
+        var real = _pool.AllocBoxed();
+        Assert.That(none != real, Is.True);
+        real.Dispose();
     }
 
     [Test]

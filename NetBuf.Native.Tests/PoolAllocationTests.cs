@@ -182,10 +182,12 @@ public sealed class PoolAllocationTests
         }
     }
 
-    [Test]
-    public void An_abandoned_pool_is_freed_by_its_finalizer()
+    [TestCase(0)]
+    [TestCase(8)]
+    public void An_abandoned_pool_is_freed_by_its_finalizer(int cacheSize)
     {
-        WeakReference block = AllocateAndAbandon();
+        // With a cache too: this thread's cache table must not keep the pool alive.
+        WeakReference block = AllocateAndAbandon(cacheSize);
         for (int i = 0; i < 10 && block.IsAlive; i++)
         {
             GC.Collect();
@@ -196,9 +198,10 @@ public sealed class PoolAllocationTests
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakReference AllocateAndAbandon()
+    private static WeakReference AllocateAndAbandon(int cacheSize)
     {
-        var pool = new NetBufPool(4, 2048);
+        var pool = new NetBufPool(64, 2048, new NetBufPoolOptions { ThreadCacheSize = cacheSize });
+        pool.AllocBoxed().Dispose();
         var buf = pool.Alloc();
         buf.Append(10);
         var field = typeof(NetBufPool).GetField("_memory", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;

@@ -176,6 +176,15 @@ public ref struct NetBuf : IDisposable
     /// <summary>The buffer's index in its pool.</summary>
     internal readonly int BufferIndex => _index;
 
+    /// <summary>The tailroom as a span, with one ownership check (for <see cref="NetBufWriter"/>).</summary>
+    /// <param name="start">Where the tailroom starts in the buffer.</param>
+    internal readonly Span<byte> GetTailroom(out int start)
+    {
+        ref BufferSlot slot = ref Slot(out NetBufPool pool);
+        start = slot.Offset + slot.HeaderLength + slot.PacketLength;
+        return pool.CreateSpan(_index, start, pool.BufferLength - start);
+    }
+
     /// <summary>Sets the header region's length; the packet region then starts right after it.</summary>
     /// <param name="length">The new length: headroom + header + packet must fit the buffer.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative or too large; nothing changed.</exception>

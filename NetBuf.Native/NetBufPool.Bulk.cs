@@ -160,24 +160,7 @@ public sealed unsafe partial class NetBufPool
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     private bool TryTakeIndices(Span<int> destination)
     {
-        bool taken = TryTakeIndicesCore(destination);
-        if (taken)
-        {
-            CurrentCache().Allocations += destination.Length;
-            UpdateHighWaterMark(_capacity - Available);
-        }
-        else
-        {
-            Interlocked.Increment(ref _allocationFailures);
-        }
-
-        return taken;
-    }
-
-    private bool TryTakeIndicesCore(Span<int> destination)
-    {
-        int needed = destination.Length;
-        if (needed == 0)
+        if (destination.IsEmpty)
         {
             if (IsDisposed)
             {
@@ -187,30 +170,53 @@ public sealed unsafe partial class NetBufPool
             return true;
         }
 
-        if (_cacheSize != 0)
+        // Without a thread cache the thread's cache object still holds its counters.
+        ThreadCache cache = CurrentCache();
+        bool taken = _cacheSize != 0 ? TryTakeIndicesCached(cache, destination) : TryTakeIndicesShared(destination);
+        if (taken)
         {
-            ThreadCache cache = CurrentCache();
-            Volatile.Write(ref cache.Active, 1);
-            if (Volatile.Read(ref cache.Frozen) == 0 && cache.Count >= needed)
-            {
-                int start = cache.Count - needed;
-                cache.Items.AsSpan(start, needed).CopyTo(destination);
-                cache.Count = start;
-                Volatile.Write(ref cache.Active, 0);
-                return true;
-            }
-
-            Volatile.Write(ref cache.Active, 0);
-            return TryTakeIndicesSlow(cache, destination);
+            cache.Allocations += destination.Length;
+        }
+        else
+        {
+            Interlocked.Increment(ref _allocationFailures);
         }
 
+        return taken;
+    }
+
+    private bool TryTakeIndicesShared(Span<int> destination)
+    {
         int taken = _freeList.PopBatch(_slots, destination, allOrNothing: true);
         if (taken == IndexFreeList<AbaTaggedPolicy>.Closed)
         {
             ThrowDisposed();
         }
 
-        return taken == needed;
+        if (taken == 0)
+        {
+            return false;
+        }
+
+        UpdateHighWaterMark(_capacity - _freeList.Count(_slots));
+        return true;
+    }
+
+    private bool TryTakeIndicesCached(ThreadCache cache, Span<int> destination)
+    {
+        int needed = destination.Length;
+        Volatile.Write(ref cache.Active, 1);
+        if (Volatile.Read(ref cache.Frozen) == 0 && cache.Count >= needed)
+        {
+            int start = cache.Count - needed;
+            cache.Items.AsSpan(start, needed).CopyTo(destination);
+            cache.Count = start;
+            Volatile.Write(ref cache.Active, 0);
+            return true;
+        }
+
+        Volatile.Write(ref cache.Active, 0);
+        return TryTakeIndicesSlow(cache, destination);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -239,6 +245,7 @@ public sealed unsafe partial class NetBufPool
                 {
                     cache.Items.AsSpan(cache.Count - fromCache, fromCache).CopyTo(destination);
                     cache.Count -= fromCache;
+                    UpdateHighWaterMark(_capacity - Available);
                     return true;
                 }
 

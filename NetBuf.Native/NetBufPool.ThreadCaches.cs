@@ -47,7 +47,9 @@ public sealed unsafe partial class NetBufPool
     }
 
     /// <summary>Takes a free index: from this thread's cache when it has one, else from the shared list.</summary>
-    /// <returns>The index, or <see cref="IndexFreeList{TPolicy}.Empty"/>, or <see cref="IndexFreeList{TPolicy}.Closed"/>.</returns>
+    /// <param name="cache">This thread's cache, or null when the pool has none.</param>
+    /// <returns>The index, or <see cref="IndexFreeList{TPolicy}.Empty"/> (counted as a failure).</returns>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int TakeIndex(out ThreadCache? cache)
     {
@@ -78,13 +80,7 @@ public sealed unsafe partial class NetBufPool
         }
 
         Volatile.Write(ref cache.Active, 0);
-        int slowIndex = TakeIndexSlow(cache);
-        if (slowIndex >= 0)
-        {
-            cache.Allocations++;
-        }
-
-        return slowIndex;
+        return TakeIndexSlow(cache);
     }
 
     /// <summary>Takes an index from the shared list (no thread cache), counting it in this thread's statistics.</summary>
@@ -92,22 +88,32 @@ public sealed unsafe partial class NetBufPool
     private int TakeSharedIndex()
     {
         int index = _freeList.Pop(_slots, out int freeBefore);
-        if (index >= 0)
+        if (index < 0)
         {
-            CurrentCache().Allocations++;
-            int inUse = _capacity - freeBefore + 1;
-            if (inUse > _highWaterMark)
-            {
-                UpdateHighWaterMark(inUse);
-            }
+            return OnTakeFailed(index);
+        }
+
+        CurrentCache().Allocations++;
+        int inUse = _capacity - freeBefore + 1;
+        if (inUse > _highWaterMark)
+        {
+            UpdateHighWaterMark(inUse);
         }
 
         return index;
     }
 
-    /// <summary>Takes a free index for a handle that does not keep the thread's cache.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int TakeIndex() => TakeIndex(out _);
+    /// <summary>Turns a failed take into <see cref="ObjectDisposedException"/> (closed) or a counted failure (empty).</summary>
+    private int OnTakeFailed(int listResult)
+    {
+        if (listResult == IndexFreeList<AbaTaggedPolicy>.Closed)
+        {
+            ThrowDisposed();
+        }
+
+        Interlocked.Increment(ref _allocationFailures);
+        return IndexFreeList<AbaTaggedPolicy>.Empty;
+    }
 
     /// <summary>Puts a free index into <paramref name="cache"/>, which belongs to this thread: the owner's
     /// half of the handshake described on <see cref="ThreadCache"/>, no atomic operation.</summary>
@@ -134,12 +140,11 @@ public sealed unsafe partial class NetBufPool
 
     /// <summary>Puts a free index (its state already free) into this thread's cache or the shared list.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReturnIndex(int index, ThreadCache? cache)
+    private void ReturnIndex(int index)
     {
         if (_cacheSize != 0)
         {
-            cache ??= CurrentCache();
-            PushToCache(cache, index);
+            PushToCache(CurrentCache(), index);
             return;
         }
 
@@ -166,7 +171,7 @@ public sealed unsafe partial class NetBufPool
     {
         if (table is not null)
         {
-            // No bounds check needed: a table is always ThreadCacheTable.Size long and the
+            // No bounds check needed: a table is always ThreadCache.TableSize long and the
             // index is masked to fit.
             ThreadCache? cache = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), _cacheSlot);
             if (cache is not null && cache.PoolStamp == _stamp)
@@ -181,7 +186,7 @@ public sealed unsafe partial class NetBufPool
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ThreadCache InstallCache()
     {
-        ThreadCache?[] table = t_caches ??= new ThreadCache?[ThreadCacheTable.Size];
+        ThreadCache?[] table = t_caches ??= new ThreadCache?[ThreadCache.TableSize];
         return table[_cacheSlot] = FindOrCreateCache();
     }
 
@@ -221,39 +226,45 @@ public sealed unsafe partial class NetBufPool
         {
             if (cache.Retired)
             {
-                return _freeList.Pop(_slots);
+                ThrowDisposed();
             }
 
             // Thieves unfreeze before they release the gate, so the cache is ours alone here.
-            if (cache.Count > 0)
+            if (cache.Count == 0 && !Refill(cache) && !(StealFromOtherCaches(cache) && Refill(cache)))
             {
-                return cache.Items[--cache.Count];
+                return OnTakeFailed(IndexFreeList<AbaTaggedPolicy>.Empty);
             }
 
-            for (int attempt = 0; attempt < 2; attempt++)
-            {
-                int taken = _freeList.PopBatch(_slots, cache.Items.AsSpan(0, _cacheBatch), allOrNothing: false);
-                if (taken > 0)
-                {
-                    // The list's top (the most recently freed, warmest buffer) is used first.
-                    cache.Items.AsSpan(0, taken).Reverse();
-                    cache.Count = taken - 1;
-                    UpdateHighWaterMark(_capacity - Available);
-                    return cache.Items[taken - 1];
-                }
-
-                if (taken == IndexFreeList<AbaTaggedPolicy>.Closed || !StealFromOtherCaches(cache))
-                {
-                    return taken == 0 ? IndexFreeList<AbaTaggedPolicy>.Empty : taken;
-                }
-            }
-
-            return IndexFreeList<AbaTaggedPolicy>.Empty;
+            cache.Allocations++;
+            return cache.Items[--cache.Count];
         }
         finally
         {
             cache.Gate.Exit();
         }
+    }
+
+    /// <summary>Fills an empty cache (whose gate the caller holds) with up to half its size from the shared list, in one CAS.</summary>
+    /// <returns>Whether it got any buffer.</returns>
+    /// <exception cref="ObjectDisposedException">The pool closed.</exception>
+    private bool Refill(ThreadCache cache)
+    {
+        int taken = _freeList.PopBatch(_slots, cache.Items.AsSpan(0, _cacheBatch), allOrNothing: false);
+        if (taken == IndexFreeList<AbaTaggedPolicy>.Closed)
+        {
+            ThrowDisposed();
+        }
+
+        if (taken == 0)
+        {
+            return false;
+        }
+
+        // The list's top (the most recently freed, warmest buffer) is used first.
+        cache.Items.AsSpan(0, taken).Reverse();
+        cache.Count = taken;
+        UpdateHighWaterMark(_capacity - Available + 1); // + 1: the allocation this refill serves
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -264,11 +275,7 @@ public sealed unsafe partial class NetBufPool
         {
             if (cache.Retired)
             {
-                if (!_freeList.TryPush(_slots, index))
-                {
-                    OnReturnedAfterClose();
-                }
-
+                ReturnSharedIndex(index);
                 return;
             }
 

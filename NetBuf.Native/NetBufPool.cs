@@ -58,7 +58,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
     private static int s_lastPoolNumber;
     private static long s_lastStamp;
 
-    /// <summary>This thread's caches, direct-mapped by pool stamp (see <see cref="ThreadCacheTable"/>).</summary>
+    /// <summary>This thread's caches, direct-mapped by pool stamp (see <see cref="ThreadCache.TableSize"/>).</summary>
     [ThreadStatic]
     private static ThreadCache?[]? t_caches;
 
@@ -166,7 +166,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
         _defaultHeadroom = (ushort)options.DefaultHeadroom;
         _blockAlignment = alignment;
         _stamp = Interlocked.Increment(ref s_lastStamp);
-        _cacheSlot = (nint)(_stamp & (ThreadCacheTable.Size - 1));
+        _cacheSlot = (nint)(_stamp & (ThreadCache.TableSize - 1));
         _cacheSize = requestedCache ?? AutomaticThreadCacheSize(capacity);
         _cacheBatch = Math.Max(1, _cacheSize / 2);
         _name = options.Name ?? $"NetBufPool#{Interlocked.Increment(ref s_lastPoolNumber)}";
@@ -262,7 +262,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
         int index = TakeIndex(out ThreadCache? cache);
         if (index < 0)
         {
-            ThrowAllocFailed(index);
+            ThrowExhausted();
         }
 
         return new NetBuf(this, index, Acquire(index, BufferKind.Owned), cache);
@@ -278,12 +278,6 @@ public sealed unsafe partial class NetBufPool : IDisposable
         int index = TakeIndex(out ThreadCache? cache);
         if (index < 0)
         {
-            if (index == IndexFreeList<AbaTaggedPolicy>.Closed)
-            {
-                ThrowDisposed();
-            }
-
-            Interlocked.Increment(ref _allocationFailures);
             buffer = default;
             return false;
         }
@@ -299,10 +293,10 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
     public NetBufBox AllocBoxed()
     {
-        int index = TakeIndex();
+        int index = TakeIndex(out _);
         if (index < 0)
         {
-            ThrowAllocFailed(index);
+            ThrowExhausted();
         }
 
         return new NetBufBox(this, index, Acquire(index, BufferKind.Boxed));
@@ -315,15 +309,9 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
     public bool TryAllocBoxed(out NetBufBox box)
     {
-        int index = TakeIndex();
+        int index = TakeIndex(out _);
         if (index < 0)
         {
-            if (index == IndexFreeList<AbaTaggedPolicy>.Closed)
-            {
-                ThrowDisposed();
-            }
-
-            Interlocked.Increment(ref _allocationFailures);
             box = default;
             return false;
         }
@@ -498,27 +486,38 @@ public sealed unsafe partial class NetBufPool : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal uint Transfer(int index, uint token, BufferKind kind)
     {
-        uint next = BufferToken.Next(token, kind);
-        ref uint state = ref SlotAt(index).State;
         if (BufferToken.KindOf(token) == BufferKind.Owned)
         {
-            // An Owned token is held only by NetBuf handles, and a NetBuf is a ref struct: all
-            // its copies live on one thread's stack, so no other thread can hold this token and
-            // a plain compare and write cannot race a rightful owner. (A stale handle elsewhere
-            // holds an older token, so its CAS fails whatever this write does.)
-            if (state != token)
-            {
-                ThrowStale(index, token);
-            }
-
-            state = next;
+            return TransferOwned(index, token, kind);
         }
-        else if (Interlocked.CompareExchange(ref state, next, token) != token)
+
+        uint next = BufferToken.Next(token, kind);
+        if (Interlocked.CompareExchange(ref SlotAt(index).State, next, token) != token)
         {
             // Boxes and pointers can be copied across threads: exactly one copy's CAS wins.
             ThrowStale(index, token);
         }
 
+        return next;
+    }
+
+    /// <summary><see cref="Transfer"/> from an Owned token: a plain compare and write.</summary>
+    /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint TransferOwned(int index, uint token, BufferKind kind)
+    {
+        // An Owned token is held only by NetBuf handles, and a NetBuf is a ref struct: all its
+        // copies live on one thread's stack, so no other thread can hold this token and a plain
+        // compare and write cannot race a rightful owner. (A stale handle elsewhere holds an
+        // older token, so its CAS fails whatever this write does.)
+        ref uint state = ref SlotAt(index).State;
+        if (state != token)
+        {
+            ThrowStale(index, token);
+        }
+
+        uint next = BufferToken.Next(token, kind);
+        state = next;
         return next;
     }
 
@@ -536,12 +535,12 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <summary>Returns buffer <paramref name="index"/> to the pool.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale (a second dispose).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Return(int index, uint token, ThreadCache? cache = null)
+    internal void Return(int index, uint token)
     {
-        // The state CAS comes first: it is what makes a second return impossible, so a buffer
-        // can never be pushed onto the free list twice.
+        // The state change comes first: it is what makes a second return impossible, so a
+        // buffer can never be put back twice.
         _ = Transfer(index, token, BufferKind.Free);
-        ReturnIndex(index, cache);
+        ReturnIndex(index);
     }
 
     /// <summary>
@@ -554,14 +553,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ReturnOwned(int index, uint token, ThreadCache cache)
     {
-        ref BufferSlot slot = ref SlotAt(index);
-        if (slot.State != token)
-        {
-            ThrowStale(index, token);
-        }
-
-        // A plain write: an Owned token is confined to one thread (see Transfer).
-        slot.State = BufferToken.Next(token, BufferKind.Free);
+        _ = TransferOwned(index, token, BufferKind.Free);
         PushToCache(cache, index);
     }
 
@@ -630,18 +622,10 @@ public sealed unsafe partial class NetBufPool : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowAllocFailed(int listResult)
-    {
-        if (listResult == IndexFreeList<AbaTaggedPolicy>.Closed)
-        {
-            ThrowDisposed();
-        }
-
-        Interlocked.Increment(ref _allocationFailures);
+    private void ThrowExhausted() =>
         ThrowHelper.ThrowInvalidOperation(
             $"{_name} is exhausted: all {_capacity} buffers of {_bufferLength} bytes are in use. " +
             "Use TryAlloc to handle this without an exception, or create the pool with a larger capacity.");
-    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowDisposed() =>

@@ -66,8 +66,8 @@ public sealed class NetBufWriter : IBufferWriter<byte>
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         NetBuf buf = _box.AsNetBuf();
-        int start = CheckTailroom(buf, sizeHint);
-        return buf.Pool.MemoryManagerOf(buf.BufferIndex).Memory[start..];
+        Span<byte> tailroom = CheckTailroom(buf.GetTailroom(out int start), sizeHint);
+        return buf.Pool.MemoryManagerOf(buf.BufferIndex).Memory.Slice(start, tailroom.Length);
     }
 
     /// <summary>The tailroom as a span, at least <paramref name="sizeHint"/> bytes (at least 1 when 0).</summary>
@@ -76,22 +76,16 @@ public sealed class NetBufWriter : IBufferWriter<byte>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sizeHint"/> is negative or beyond the tailroom.</exception>
     /// <exception cref="ObjectDisposedException">The box is stale.</exception>
     /// <exception cref="InvalidOperationException">The writer has no box.</exception>
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        NetBuf buf = _box.AsNetBuf();
-        int start = CheckTailroom(buf, sizeHint);
-        return buf.RawBuffer[start..];
-    }
+    public Span<byte> GetSpan(int sizeHint = 0) => CheckTailroom(_box.AsNetBuf().GetTailroom(out _), sizeHint);
 
-    private static int CheckTailroom(NetBuf buf, int sizeHint)
+    private static Span<byte> CheckTailroom(Span<byte> tailroom, int sizeHint)
     {
-        int tailroom = buf.Tailroom;
-        if (sizeHint < 0 || Math.Max(sizeHint, 1) > tailroom)
+        if (sizeHint < 0 || Math.Max(sizeHint, 1) > tailroom.Length)
         {
             ThrowHelper.ThrowArgumentOutOfRange(
-                nameof(sizeHint), sizeHint, $"The packet can grow by {tailroom} more bytes (its tailroom); a pool buffer never grows.");
+                nameof(sizeHint), sizeHint, $"The packet can grow by {tailroom.Length} more bytes (its tailroom); a pool buffer never grows.");
         }
 
-        return buf.Capacity - tailroom;
+        return tailroom;
     }
 }

@@ -24,6 +24,11 @@ namespace NetBufNative.Internal;
 /// </remarks>
 internal sealed class ThreadCache
 {
+    /// <summary>Entries in a thread's table of caches, direct-mapped by pool stamp: eight, so a
+    /// thread working with a few pools (an rx and a tx pool, say) keeps all their caches at hand;
+    /// a power of two, for a mask instead of a division.</summary>
+    public const int TableSize = 8;
+
     /// <summary>The owner's flag: 1 while it is inside a fast-path operation.</summary>
     public int Active;
 
@@ -57,14 +62,4 @@ internal sealed class ThreadCache
 
     /// <summary>Taken by thieves while the cache is frozen, and by the owner on its slow path.</summary>
     public Lock Gate { get; } = new();
-}
-
-/// <summary>
-/// The shape of a thread's table of its caches: direct-mapped by pool stamp, eight entries, so a
-/// thread that works with a few pools (an rx and a tx pool, say) keeps all their caches at hand.
-/// </summary>
-internal static class ThreadCacheTable
-{
-    /// <summary>Entries in the table: a power of two, for a mask instead of a division.</summary>
-    public const int Size = 8;
 }
