@@ -7,11 +7,11 @@ internal sealed class BareStack
 {
     internal BareStack(int capacity)
     {
-        Slots = new BufferSlot[capacity];
-        List.Initialize(Slots, capacity);
+        Slots = SlotTable.Allocate(capacity);
+        List.Initialize(Slots);
     }
 
-    internal BufferSlot[] Slots { get; }
+    internal SlotTable Slots { get; }
 
 #pragma warning disable SA1401, CA1051 // The list is a mutable struct used in place.
     internal IndexFreeList<AbaTaggedPolicy> List;

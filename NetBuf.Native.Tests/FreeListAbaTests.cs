@@ -40,9 +40,9 @@ public sealed class FreeListAbaTests
     [Test]
     public void Count_is_a_consistent_snapshot_and_close_stops_pops_and_pushes()
     {
-        var slots = new BufferSlot[Slots];
+        var slots = SlotTable.Allocate(Slots);
         var list = new IndexFreeList<AbaTaggedPolicy>();
-        list.Initialize(slots, Slots);
+        list.Initialize(slots);
         Assert.That(list.Count(slots), Is.EqualTo(Slots));
         int a = list.Pop(slots);
         int b = list.Pop(slots);
@@ -56,9 +56,9 @@ public sealed class FreeListAbaTests
         Assert.That(list.Count(slots), Is.Zero);
 
         var empty = new IndexFreeList<AbaTaggedPolicy>();
-        empty.Initialize(slots, 0);
-        Assert.That(empty.Pop(slots), Is.EqualTo(IndexFreeList<AbaTaggedPolicy>.Empty));
-        Assert.That(empty.Close(slots), Is.Zero);
+        empty.Initialize(SlotTable.Allocate(0));
+        Assert.That(empty.Pop(SlotTable.Allocate(0)), Is.EqualTo(IndexFreeList<AbaTaggedPolicy>.Empty));
+        Assert.That(empty.Close(SlotTable.Allocate(0)), Is.Zero);
     }
 
     /// <summary>Runs the threads until corruption is seen, the operations are done, or time is up.</summary>
@@ -66,9 +66,9 @@ public sealed class FreeListAbaTests
     private static string? Hammer<TPolicy>(int maxOperationsPerThread, TimeSpan budget)
         where TPolicy : struct, IFreeListPolicy
     {
-        var slots = new BufferSlot[Slots];
+        var slots = SlotTable.Allocate(Slots);
         var holder = new ListHolder<TPolicy>();
-        holder.List.Initialize(slots, Slots);
+        holder.List.Initialize(slots);
         var owners = new int[Slots];
         var corruption = new ConcurrentQueue<string>();
         var clock = Stopwatch.StartNew();

@@ -62,7 +62,7 @@ public sealed class MemoryPoolTests
         var pool = new NetBufPool(1, 2048);
         using var memoryPool = new NetBufMemoryPool(pool, ownsPool: true);
         var owner = memoryPool.Rent();
-        Assert.Throws<InvalidOperationException>(() => memoryPool.Rent());
+        Assert.Throws<NetBufPoolExhaustedException>(() => memoryPool.Rent());
         owner.Dispose();
         memoryPool.Dispose();
         Assert.That(pool.IsDisposed, Is.True, "the memory pool owned the buffer pool");

@@ -93,12 +93,12 @@ public sealed class NetBufPtrTests
         var ptr = _pool.Alloc().IntoBufPtr();
         var forgeries = new[]
         {
-            new NetBufPtr(ptr.BufferAddress + 1, ptr.BufferIndex, ptr.Token, 0, 0, 0),
-            new NetBufPtr(ptr.BufferAddress + _pool.BufferStride, ptr.BufferIndex, ptr.Token, 0, 0, 0),
-            new NetBufPtr(ptr.BufferAddress, 4, ptr.Token, 0, 0, 0),
-            new NetBufPtr(ptr.BufferAddress, -1, ptr.Token, 0, 0, 0),
-            new NetBufPtr(ptr.BufferAddress, int.MaxValue, ptr.Token, 0, 0, 0),
-            new NetBufPtr(ptr.BufferAddress, ptr.BufferIndex, ptr.Token & ~3u | 1u, 0, 0, 0),
+            new NetBufPtr(ptr.BufferAddress + 1, ptr.BufferIndex, ptr.Token, 0),
+            new NetBufPtr(ptr.BufferAddress + _pool.BufferStride, ptr.BufferIndex, ptr.Token, 0),
+            new NetBufPtr(ptr.BufferAddress, 4, ptr.Token, 0),
+            new NetBufPtr(ptr.BufferAddress, -1, ptr.Token, 0),
+            new NetBufPtr(ptr.BufferAddress, int.MaxValue, ptr.Token, 0),
+            new NetBufPtr(ptr.BufferAddress, ptr.BufferIndex, (ptr.Token & ~3ul) | 1ul, 0),
         };
 
         foreach (var forged in forgeries)
@@ -107,7 +107,7 @@ public sealed class NetBufPtrTests
             Assert.That(_pool.TryFromBufPtr(forged, out _), Is.False);
         }
 
-        var stale = new NetBufPtr(ptr.BufferAddress, ptr.BufferIndex, ptr.Token + 4, 0, 0, 0);
+        var stale = new NetBufPtr(ptr.BufferAddress, ptr.BufferIndex, ptr.Token + 4, 0);
         Assert.Throws<InvalidOperationException>(() => _pool.FromBufPtr(stale));
 
         Assert.That(_pool.InUse, Is.EqualTo(1), "nothing changed");

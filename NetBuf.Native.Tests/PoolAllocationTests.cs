@@ -43,9 +43,9 @@ public sealed class PoolAllocationTests
         using var pool = new NetBufPool(2, 2048, new NetBufPoolOptions { Name = "tx-ring" });
         var first = pool.Alloc();
         using var second = pool.Alloc();
-        var ex = Assert.Throws<InvalidOperationException>(() => pool.Alloc());
+        var ex = Assert.Throws<NetBufPoolExhaustedException>(() => pool.Alloc());
         Assert.That(ex!.Message, Does.Contain("tx-ring").And.Contain("all 2 buffers"));
-        Assert.Throws<InvalidOperationException>(() => pool.AllocBoxed());
+        Assert.Throws<NetBufPoolExhaustedException>(() => pool.AllocBoxed());
         Assert.That(pool.TryAlloc(out var none), Is.False);
         Assert.That(none.IsValid, Is.False);
         Assert.That(pool.TryAllocBoxed(out var noBox), Is.False);

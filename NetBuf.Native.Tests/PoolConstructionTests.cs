@@ -166,8 +166,32 @@ public sealed class PoolConstructionTests
     }
 
     [Test]
-    public void Metadata_slot_is_sixteen_bytes()
+    public void Every_metadata_slot_has_a_cache_line_of_its_own_after_the_array_header()
     {
-        Assert.That(System.Runtime.CompilerServices.Unsafe.SizeOf<BufferSlot>(), Is.EqualTo(16));
+        Assert.That(System.Runtime.CompilerServices.Unsafe.SizeOf<BufferSlot>(), Is.LessThanOrEqualTo(SlotTable.SlotSize));
+        for (int capacity = 1; capacity <= 9; capacity++)
+        {
+            var table = SlotTable.Allocate(capacity);
+            Assert.That(table.Stride, Is.EqualTo(64));
+            nint first = SlotAddress(ref table[0]);
+            Assert.That((long)(first % 64), Is.Zero, "the first slot starts a cache line");
+            for (int i = 1; i < capacity; i++)
+            {
+                Assert.That((long)(SlotAddress(ref table[i]) - SlotAddress(ref table[i - 1])), Is.EqualTo(64));
+            }
+        }
     }
+
+    [Test]
+    public void A_zeroed_slot_table_is_a_free_list_of_every_buffer_in_order()
+    {
+        var slots = SlotTable.Allocate(5);
+        var list = new IndexFreeList<AbaTaggedPolicy>();
+        list.Initialize(slots);
+        Assert.That(list.Count(slots), Is.EqualTo(5));
+        Assert.That(Enumerable.Range(0, 5).Select(_ => list.Pop(slots)), Is.EqualTo(Enumerable.Range(0, 5)));
+        Assert.That(list.Pop(slots), Is.EqualTo(IndexFreeList<AbaTaggedPolicy>.Empty));
+    }
+
+    private static unsafe nint SlotAddress(ref BufferSlot slot) => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref slot);
 }

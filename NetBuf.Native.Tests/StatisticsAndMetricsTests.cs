@@ -48,7 +48,7 @@ public sealed class StatisticsAndMetricsTests(int cacheSize)
             _ = pool.AllocBoxed();
         }
 
-        Assert.Throws<InvalidOperationException>(() => pool.AllocBoxed());
+        Assert.Throws<NetBufPoolExhaustedException>(() => pool.AllocBoxed());
         stats = pool.GetStatistics();
         Assert.That(stats.HighWaterMark, Is.EqualTo(64));
         Assert.That(stats.AllocationFailures, Is.EqualTo(2));

@@ -32,19 +32,23 @@ public ref struct NetBuf : IDisposable
     /// <summary>The allocating thread's cache, if the pool has one: a NetBuf never leaves its
     /// thread, so its Dispose can free into this cache without looking it up again.</summary>
     private ThreadCache? _cache;
+    private ulong _token;
     private int _index;
-    private uint _token;
 
-    internal NetBuf(NetBufPool pool, int index, uint token, ThreadCache? cache = null)
+    /// <summary>Whether this is a view (of a <see cref="NetBufBox"/> or a <see cref="NetBufBatch"/> entry) that does not own the buffer.</summary>
+    private bool _view;
+
+    internal NetBuf(NetBufPool pool, int index, ulong token, ThreadCache? cache = null, bool view = false)
     {
         _pool = pool;
         _index = index;
         _token = token;
         _cache = cache;
+        _view = view;
     }
 
-    /// <summary>Whether this handle currently owns (or, for <see cref="NetBufBox.AsNetBuf"/>, views) a buffer.</summary>
-    public readonly bool IsValid => _pool is not null && _pool.SlotAt(_index).State == _token;
+    /// <summary>Whether this handle currently owns (or, for a view, still views) a buffer.</summary>
+    public readonly bool IsValid => _pool is not null && Volatile.Read(ref _pool.SlotAt(_index).State) == _token;
 
     /// <summary>The pool the buffer belongs to.</summary>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
@@ -68,7 +72,7 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            _ = ref Slot(out NetBufPool pool);
+            _ = Regions(out NetBufPool pool);
             return pool.BufferLength;
         }
     }
@@ -76,17 +80,17 @@ public ref struct NetBuf : IDisposable
     /// <summary>Free bytes before the header region, room for <see cref="Prepend"/>.</summary>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
-    public readonly int Headroom => Slot(out _).Offset;
+    public readonly int Headroom => RegionWord.Offset(Regions(out _));
 
     /// <summary>The header region's length.</summary>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
-    public readonly int HeaderLength => Slot(out _).HeaderLength;
+    public readonly int HeaderLength => RegionWord.HeaderLength(Regions(out _));
 
     /// <summary>The packet region's length.</summary>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
-    public readonly int PacketLength => Slot(out _).PacketLength;
+    public readonly int PacketLength => RegionWord.PacketLength(Regions(out _));
 
     /// <summary>Free bytes after the packet region, room for <see cref="Append"/>.</summary>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
@@ -95,8 +99,8 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            ref BufferSlot slot = ref Slot(out NetBufPool pool);
-            return pool.BufferLength - slot.Offset - slot.HeaderLength - slot.PacketLength;
+            ulong r = Regions(out NetBufPool pool);
+            return pool.BufferLength - RegionWord.Offset(r) - RegionWord.HeaderLength(r) - RegionWord.PacketLength(r);
         }
     }
 
@@ -107,8 +111,8 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            ref BufferSlot slot = ref Slot(out NetBufPool pool);
-            return pool.CreateSpan(_index, slot.Offset, slot.HeaderLength);
+            ulong r = Regions(out NetBufPool pool);
+            return pool.CreateSpan(_index, RegionWord.Offset(r), RegionWord.HeaderLength(r));
         }
     }
 
@@ -119,8 +123,8 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            ref BufferSlot slot = ref Slot(out NetBufPool pool);
-            return pool.CreateSpan(_index, slot.Offset + slot.HeaderLength, slot.PacketLength);
+            ulong r = Regions(out NetBufPool pool);
+            return pool.CreateSpan(_index, RegionWord.Offset(r) + RegionWord.HeaderLength(r), RegionWord.PacketLength(r));
         }
     }
 
@@ -131,8 +135,8 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            ref BufferSlot slot = ref Slot(out NetBufPool pool);
-            return pool.CreateSpan(_index, slot.Offset, slot.HeaderLength + slot.PacketLength);
+            ulong r = Regions(out NetBufPool pool);
+            return pool.CreateSpan(_index, RegionWord.Offset(r), RegionWord.HeaderLength(r) + RegionWord.PacketLength(r));
         }
     }
 
@@ -143,7 +147,7 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            _ = ref Slot(out NetBufPool pool);
+            _ = Regions(out NetBufPool pool);
             return pool.CreateSpan(_index, 0, pool.BufferLength);
         }
     }
@@ -160,8 +164,8 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            ref BufferSlot slot = ref Slot(out NetBufPool pool);
-            return pool.MemoryManagerOf(_index).Memory.Slice(slot.Offset + slot.HeaderLength, slot.PacketLength);
+            ulong r = Regions(out NetBufPool pool);
+            return pool.MemoryManagerOf(_index).Memory.Slice(RegionWord.Offset(r) + RegionWord.HeaderLength(r), RegionWord.PacketLength(r));
         }
     }
 
@@ -180,8 +184,8 @@ public ref struct NetBuf : IDisposable
     /// <param name="start">Where the tailroom starts in the buffer.</param>
     internal readonly Span<byte> GetTailroom(out int start)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool);
-        start = slot.Offset + slot.HeaderLength + slot.PacketLength;
+        ulong r = Regions(out NetBufPool pool);
+        start = RegionWord.Offset(r) + RegionWord.HeaderLength(r) + RegionWord.PacketLength(r);
         return pool.CreateSpan(_index, start, pool.BufferLength - start);
     }
 
@@ -192,14 +196,16 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly void SetHeaderLength(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool);
-        int available = pool.BufferLength - slot.Offset - slot.PacketLength;
+        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        int offset = RegionWord.Offset(r);
+        int packet = RegionWord.PacketLength(r);
+        int available = pool.BufferLength - offset - packet;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "bytes left beside the headroom and packet");
         }
 
-        slot.HeaderLength = (ushort)length;
+        Commit(ref slot, pool, RegionWord.Make(offset, length, packet));
     }
 
     /// <summary>Sets the packet region's length.</summary>
@@ -209,14 +215,16 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly void SetPacketLength(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool);
-        int available = pool.BufferLength - slot.Offset - slot.HeaderLength;
+        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        int offset = RegionWord.Offset(r);
+        int header = RegionWord.HeaderLength(r);
+        int available = pool.BufferLength - offset - header;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "bytes left after the headroom and header");
         }
 
-        slot.PacketLength = (ushort)length;
+        Commit(ref slot, pool, RegionWord.Make(offset, header, length));
     }
 
     /// <summary>
@@ -229,19 +237,20 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     public readonly void ReserveHeadroom(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool);
-        if (slot.HeaderLength != 0 || slot.PacketLength != 0)
+        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        if (RegionWord.HeaderLength(r) != 0 || RegionWord.PacketLength(r) != 0)
         {
             ThrowHelper.ThrowInvalidOperation("Headroom can only be reserved while the header and packet regions are empty.");
         }
 
-        int available = pool.BufferLength - slot.Offset;
+        int offset = RegionWord.Offset(r);
+        int available = pool.BufferLength - offset;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "tailroom");
         }
 
-        slot.Offset += (ushort)length;
+        Commit(ref slot, pool, RegionWord.Make(offset + length, 0, 0));
     }
 
     /// <summary>
@@ -255,15 +264,16 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly Span<byte> Prepend(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool);
-        if ((uint)length > slot.Offset)
+        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        int offset = RegionWord.Offset(r);
+        if ((uint)length > (uint)offset)
         {
-            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, slot.Offset, "headroom");
+            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, offset, "headroom");
         }
 
-        slot.Offset -= (ushort)length;
-        slot.HeaderLength += (ushort)length;
-        return pool.CreateSpan(_index, slot.Offset, length);
+        int start = offset - length;
+        Commit(ref slot, pool, RegionWord.Make(start, RegionWord.HeaderLength(r) + length, RegionWord.PacketLength(r)));
+        return pool.CreateSpan(_index, start, length);
     }
 
     /// <summary>
@@ -277,15 +287,18 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly Span<byte> Append(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool);
-        int end = slot.Offset + slot.HeaderLength + slot.PacketLength;
+        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        int offset = RegionWord.Offset(r);
+        int header = RegionWord.HeaderLength(r);
+        int packet = RegionWord.PacketLength(r);
+        int end = offset + header + packet;
         int available = pool.BufferLength - end;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "tailroom");
         }
 
-        slot.PacketLength += (ushort)length;
+        Commit(ref slot, pool, RegionWord.Make(offset, header, packet + length));
         return pool.CreateSpan(_index, end, length);
     }
 
@@ -300,19 +313,18 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly Span<byte> TrimStart(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool);
-        int contents = slot.HeaderLength + slot.PacketLength;
-        if ((uint)length > (uint)contents)
+        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        int offset = RegionWord.Offset(r);
+        int header = RegionWord.HeaderLength(r);
+        int packet = RegionWord.PacketLength(r);
+        if ((uint)length > (uint)(header + packet))
         {
-            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, contents, "header and packet bytes");
+            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, header + packet, "header and packet bytes");
         }
 
-        int start = slot.Offset;
-        int fromHeader = Math.Min(length, slot.HeaderLength);
-        slot.HeaderLength -= (ushort)fromHeader;
-        slot.PacketLength -= (ushort)(length - fromHeader);
-        slot.Offset += (ushort)length;
-        return pool.CreateSpan(_index, start, length);
+        int fromHeader = Math.Min(length, header);
+        Commit(ref slot, pool, RegionWord.Make(offset + length, header - fromHeader, packet - (length - fromHeader)));
+        return pool.CreateSpan(_index, offset, length);
     }
 
     /// <summary>
@@ -326,18 +338,18 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly Span<byte> TrimEnd(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool);
-        int contents = slot.HeaderLength + slot.PacketLength;
-        if ((uint)length > (uint)contents)
+        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        int offset = RegionWord.Offset(r);
+        int header = RegionWord.HeaderLength(r);
+        int packet = RegionWord.PacketLength(r);
+        if ((uint)length > (uint)(header + packet))
         {
-            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, contents, "header and packet bytes");
+            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, header + packet, "header and packet bytes");
         }
 
-        int end = slot.Offset + contents;
-        int fromPacket = Math.Min(length, slot.PacketLength);
-        slot.PacketLength -= (ushort)fromPacket;
-        slot.HeaderLength -= (ushort)(length - fromPacket);
-        return pool.CreateSpan(_index, end - length, length);
+        int fromPacket = Math.Min(length, packet);
+        Commit(ref slot, pool, RegionWord.Make(offset, header - (length - fromPacket), packet - fromPacket));
+        return pool.CreateSpan(_index, offset + header + packet - length, length);
     }
 
     /// <summary>
@@ -347,7 +359,7 @@ public ref struct NetBuf : IDisposable
     /// </summary>
     /// <returns>The pointer, with the packet's address and length.</returns>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
-    /// <exception cref="InvalidOperationException">The handle holds no buffer, or is a view of a <see cref="NetBufBox"/>.</exception>
+    /// <exception cref="InvalidOperationException">The handle holds no buffer, or is a view (of a <see cref="NetBufBox"/> or a batch entry).</exception>
     public NetBufPtr IntoBufPtr()
     {
         NetBufPool pool = RequireOwner();
@@ -362,11 +374,11 @@ public ref struct NetBuf : IDisposable
     /// </summary>
     /// <returns>The box, owning the buffer. No GC allocation.</returns>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
-    /// <exception cref="InvalidOperationException">The handle holds no buffer, or is a view of a <see cref="NetBufBox"/>.</exception>
+    /// <exception cref="InvalidOperationException">The handle holds no buffer, or is a view (of a <see cref="NetBufBox"/> or a batch entry).</exception>
     public NetBufBox IntoBox()
     {
         NetBufPool pool = RequireOwner();
-        uint boxed = pool.Transfer(_index, _token, BufferKind.Boxed);
+        ulong boxed = pool.Transfer(_index, _token, BufferKind.Boxed);
         NetBufBox box = new(pool, _index, boxed);
         this = default;
         return box;
@@ -377,7 +389,7 @@ public ref struct NetBuf : IDisposable
     /// moved out (<see cref="IntoBufPtr"/>, <see cref="IntoBox"/>), so <c>using</c> and moves mix.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The buffer was already disposed (a second dispose, or through a copy of the handle).</exception>
-    /// <exception cref="InvalidOperationException">The handle is a view of a <see cref="NetBufBox"/>: dispose the box.</exception>
+    /// <exception cref="InvalidOperationException">The handle is a view (of a <see cref="NetBufBox"/> or a batch entry): dispose the owner.</exception>
     public readonly void Dispose()
     {
         NetBufPool? pool = _pool;
@@ -389,12 +401,12 @@ public ref struct NetBuf : IDisposable
         // The fields stay as they are, so a second Dispose of this variable is caught as stale.
         if (_cache is not null)
         {
-            // Only Alloc/TryAlloc set a cache, so the token is an owner's (never a box view's).
+            // Only allocations set a cache, so the token is an owner's (never a view's).
             pool.ReturnOwned(_index, _token, _cache);
             return;
         }
 
-        if (BufferToken.KindOf(_token) == BufferKind.Boxed)
+        if (_view)
         {
             ThrowView();
         }
@@ -406,14 +418,32 @@ public ref struct NetBuf : IDisposable
     public override readonly string ToString() =>
         _pool is null ? "NetBuf(none)" : $"NetBuf({_pool.Name}, buffer {_index}{(IsValid ? string.Empty : ", stale")})";
 
+    /// <summary>The pool, index and token, for moving the buffer into a batch; the caller clears this handle.</summary>
+    internal readonly NetBufPool TakeOwnership(out int index, out ulong token)
+    {
+        NetBufPool pool = RequireOwner();
+        _ = pool.OwnedSlot(_index, _token);
+        index = _index;
+        token = _token;
+        return pool;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowView() =>
         ThrowHelper.ThrowInvalidOperation(
-            "This NetBuf is a view of a NetBufBox (NetBufBox.AsNetBuf) and does not own the buffer: dispose or move the box instead.");
+            "This NetBuf is a view (NetBufBox.AsNetBuf, or an entry of a NetBufBatch) and does not own the buffer: dispose or move its owner instead.");
 
-    /// <summary>The buffer's metadata slot, after checking that this handle still owns it.</summary>
+    /// <summary>The buffer's region word, read once, after checking that this handle still owns the buffer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly ref BufferSlot Slot(out NetBufPool pool)
+    private readonly ulong Regions(out NetBufPool pool)
+    {
+        _ = ref Slot(out pool, out ulong regions);
+        return regions;
+    }
+
+    /// <summary>The buffer's metadata slot and its region word (read once), after checking that this handle still owns it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly ref BufferSlot Slot(out NetBufPool pool, out ulong regions)
     {
         NetBufPool? owner = _pool;
         if (owner is null)
@@ -422,7 +452,25 @@ public ref struct NetBuf : IDisposable
         }
 
         pool = owner;
-        return ref owner.OwnedSlot(_index, _token);
+        ref BufferSlot slot = ref owner.OwnedSlot(_index, _token);
+        regions = Volatile.Read(ref slot.Regions);
+        return ref slot;
+    }
+
+    /// <summary>
+    /// Stores a new region word (checked by the caller against the buffer length), then checks the
+    /// token again: a stale copy of a box that raced the buffer's return (on another thread) is told
+    /// so here, although its store may already have changed the next owner's lengths (never the
+    /// pool's free list, and never to values outside the buffer).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void Commit(ref BufferSlot slot, NetBufPool pool, ulong regions)
+    {
+        Volatile.Write(ref slot.Regions, regions);
+        if (Volatile.Read(ref slot.State) != _token)
+        {
+            pool.ThrowStaleAfterWrite(_index, _token);
+        }
     }
 
     private readonly NetBufPool RequireOwner()
@@ -433,7 +481,7 @@ public ref struct NetBuf : IDisposable
             ThrowHelper.ThrowNoBuffer();
         }
 
-        if (BufferToken.KindOf(_token) == BufferKind.Boxed)
+        if (_view)
         {
             ThrowView();
         }

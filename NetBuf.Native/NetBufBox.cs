@@ -22,9 +22,9 @@ public struct NetBufBox : IDisposable, IEquatable<NetBufBox>
 {
     private NetBufPool? _pool;
     private int _index;
-    private uint _token;
+    private ulong _token;
 
-    internal NetBufBox(NetBufPool pool, int index, uint token)
+    internal NetBufBox(NetBufPool pool, int index, ulong token)
     {
         _pool = pool;
         _index = index;
@@ -32,7 +32,7 @@ public struct NetBufBox : IDisposable, IEquatable<NetBufBox>
     }
 
     /// <summary>Whether this box currently owns a buffer.</summary>
-    public readonly bool IsValid => _pool is not null && _pool.SlotAt(_index).State == _token;
+    public readonly bool IsValid => _pool is not null && Volatile.Read(ref _pool.SlotAt(_index).State) == _token;
 
     /// <summary>The pool the buffer belongs to.</summary>
     /// <exception cref="InvalidOperationException">The box holds no buffer.</exception>
@@ -50,7 +50,7 @@ public struct NetBufBox : IDisposable, IEquatable<NetBufBox>
     {
         NetBufPool pool = RequirePool();
         _ = ref pool.OwnedSlot(_index, _token);
-        return new NetBuf(pool, _index, _token);
+        return new NetBuf(pool, _index, _token, view: true);
     }
 
     /// <summary>Moves the buffer out of the box into a <see cref="NetBuf"/>; this variable holds nothing afterwards.</summary>
@@ -60,7 +60,7 @@ public struct NetBufBox : IDisposable, IEquatable<NetBufBox>
     public NetBuf IntoNetBuf()
     {
         NetBufPool pool = RequirePool();
-        uint owned = pool.Transfer(_index, _token, BufferKind.Owned);
+        ulong owned = pool.Transfer(_index, _token, BufferKind.Owned);
         NetBuf buffer = new(pool, _index, owned);
         this = default;
         return buffer;
@@ -121,7 +121,7 @@ public struct NetBufBox : IDisposable, IEquatable<NetBufBox>
     internal readonly int Index => _index;
 
     /// <summary>The box's token.</summary>
-    internal readonly uint Token => _token;
+    internal readonly ulong Token => _token;
 
     private readonly NetBufPool RequirePool()
     {

@@ -28,8 +28,7 @@ public sealed unsafe partial class NetBufPool
         for (int i = 0; i < indices.Length; i++)
         {
             int index = indices[i];
-            uint token = Acquire(index, BufferKind.Lent);
-            pointers[i] = new NetBufPtr(BufferAddress(index), index, token, _defaultHeadroom, 0, 0);
+            pointers[i] = MakePointer(index, Acquire(index, BufferKind.Lent), _defaultRegions);
         }
 
         return true;
@@ -63,61 +62,78 @@ public sealed unsafe partial class NetBufPool
 
     /// <summary>
     /// Returns every buffer lent as <paramref name="pointers"/> (a device's completed transmit
-    /// ring, say) with one CAS on the shared list at most. If any pointer is invalid, the ones
-    /// before it are put back as they were.
+    /// ring, say) with one CAS on the shared list at most.
     /// </summary>
     /// <param name="pointers">The pointers; each must be lent by this pool and appear once.</param>
-    /// <exception cref="ArgumentException">A pointer is null, or not from this pool; nothing was changed.</exception>
-    /// <exception cref="InvalidOperationException">A pointer was already restored or freed, or appears twice; nothing was changed.</exception>
-    /// <remarks>Thread-safe: a pointer freed here and restored elsewhere at the same time is taken by exactly one of them.</remarks>
+    /// <exception cref="ArgumentException">A pointer is null, or was not lent by this pool; nothing was changed.</exception>
+    /// <exception cref="InvalidOperationException">A pointer is no longer lent (restored or freed already); nothing was
+    /// changed. Or, only when another thread restores or frees a copy of one of these pointers at this very moment, or a
+    /// pointer appears twice in the span: that pointer was not taken, and every other one was freed (the message says so).</exception>
+    /// <remarks>
+    /// Thread-safe. The whole batch is validated before anything is taken, so a bad pointer leaves
+    /// every buffer as it was. Each pointer is then taken with one CAS, so a pointer freed here and
+    /// restored elsewhere at the same time is taken by exactly one of them; nothing taken is ever
+    /// put back, so the other side never fails for a buffer that ends up lent after all.
+    /// </remarks>
     [SkipLocalsInit] // The scratch indices are written before they are read: no need to zero 1 KiB per call.
     public void FreeBulk(ReadOnlySpan<NetBufPtr> pointers)
     {
-        using var scratch = new IndexScratch(pointers.Length, stackalloc int[IndexScratch.StackLength]);
-        Span<int> indices = scratch.Indices;
         for (int i = 0; i < pointers.Length; i++)
         {
             NetBufPtr pointer = pointers[i];
             PointerCheck check = CheckFromThisPool(pointer);
-            uint lent = pointer.Token;
-            if (check == PointerCheck.Valid &&
-                Interlocked.CompareExchange(ref SlotAt(pointer.BufferIndex).State, BufferToken.Next(lent, BufferKind.Free), lent) != lent)
+            if (check == PointerCheck.Valid && Volatile.Read(ref _slots[pointer.BufferIndex].State) != (pointer.Token ^ _pointerSalt))
             {
-                // Restored or freed already, raced with a restore elsewhere, or listed twice.
                 check = PointerCheck.Stale;
             }
 
             if (check != PointerCheck.Valid)
             {
-                // Undo the ones taken so far (still exclusively ours), so nothing changed.
-                for (int j = 0; j < i; j++)
-                {
-                    Volatile.Write(ref SlotAt(pointers[j].BufferIndex).State, pointers[j].Token);
-                }
-
                 ThrowInvalidPointer(pointer, check);
             }
-
-            indices[i] = pointer.BufferIndex;
         }
 
-        ReturnIndices(indices);
+        using var scratch = new IndexScratch(pointers.Length, stackalloc int[IndexScratch.StackLength]);
+        Span<int> indices = scratch.Indices;
+        int taken = 0;
+        int lost = -1;
+        for (int i = 0; i < pointers.Length; i++)
+        {
+            NetBufPtr pointer = pointers[i];
+            ulong lent = pointer.Token ^ _pointerSalt;
+            if (Interlocked.CompareExchange(ref _slots[pointer.BufferIndex].State, BufferToken.Next(lent, BufferKind.Free), lent) == lent)
+            {
+                indices[taken++] = pointer.BufferIndex;
+            }
+            else if (lost < 0)
+            {
+                // Restored or freed by another thread since the validation, or listed twice.
+                lost = i;
+            }
+        }
+
+        ReturnIndices(indices[..taken]);
+        if (lost >= 0)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                $"{pointers[lost]} (at {lost}) was restored or freed elsewhere while this batch was being freed, or appears twice; " +
+                $"it was not taken. The other {taken} buffers were freed.");
+        }
     }
 
     /// <summary>
     /// Disposes every box in <paramref name="boxes"/> with one CAS on the shared list at most,
-    /// and clears the span. If any box is invalid, the ones before it are put back as they were.
+    /// and clears the span.
     /// </summary>
     /// <param name="boxes">The boxes; default boxes are skipped.</param>
-    /// <exception cref="ObjectDisposedException">A box is stale (disposed or moved), or appears twice; nothing was changed.</exception>
+    /// <exception cref="ObjectDisposedException">A box is stale (disposed or moved); nothing was changed. Or, only when
+    /// another thread disposes or moves a copy of one of these boxes at this very moment, or a box appears twice: that box
+    /// was not taken, every other one was freed, and the span was cleared.</exception>
     /// <exception cref="ArgumentException">A box belongs to another pool; nothing was changed.</exception>
     /// <remarks>Thread-safe in the same sense as <see cref="FreeBulk(ReadOnlySpan{NetBufPtr})"/>.</remarks>
     [SkipLocalsInit] // The scratch indices are written before they are read: no need to zero 1 KiB per call.
     public void FreeBulk(Span<NetBufBox> boxes)
     {
-        using var scratch = new IndexScratch(boxes.Length, stackalloc int[IndexScratch.StackLength]);
-        Span<int> indices = scratch.Indices;
-        int count = 0;
         for (int i = 0; i < boxes.Length; i++)
         {
             NetBufBox box = boxes[i];
@@ -127,38 +143,54 @@ public sealed unsafe partial class NetBufPool
                 continue;
             }
 
-            uint token = box.Token;
-            bool foreign = !ReferenceEquals(owner, this);
-            if (foreign || Interlocked.CompareExchange(ref SlotAt(box.Index).State, BufferToken.Next(token, BufferKind.Free), token) != token)
+            if (!ReferenceEquals(owner, this))
             {
-                // Undo the ones taken so far (still exclusively ours), so nothing changed.
-                for (int j = 0; j < i; j++)
-                {
-                    if (boxes[j].PoolOrNull is not null)
-                    {
-                        Volatile.Write(ref SlotAt(boxes[j].Index).State, boxes[j].Token);
-                    }
-                }
-
-                if (foreign)
-                {
-                    ThrowHelper.ThrowArgument(nameof(boxes), $"{box} does not belong to {_name}.");
-                }
-
-                // Disposed or moved already, raced with another copy, or listed twice.
-                ThrowStale(box.Index, token);
+                ThrowHelper.ThrowArgument(nameof(boxes), $"{box} does not belong to {_name}.");
             }
 
-            indices[count++] = box.Index;
+            if (Volatile.Read(ref _slots[box.Index].State) != box.Token)
+            {
+                ThrowStale(box.Index, box.Token);
+            }
         }
 
-        ReturnIndices(indices[..count]);
+        using var scratch = new IndexScratch(boxes.Length, stackalloc int[IndexScratch.StackLength]);
+        Span<int> indices = scratch.Indices;
+        int taken = 0;
+        int lost = -1;
+        for (int i = 0; i < boxes.Length; i++)
+        {
+            NetBufBox box = boxes[i];
+            if (box.PoolOrNull is null)
+            {
+                continue;
+            }
+
+            ulong token = box.Token;
+            if (Interlocked.CompareExchange(ref _slots[box.Index].State, BufferToken.Next(token, BufferKind.Free), token) == token)
+            {
+                indices[taken++] = box.Index;
+            }
+            else if (lost < 0)
+            {
+                lost = i;
+            }
+        }
+
+        ReturnIndices(indices[..taken]);
+        if (lost >= 0)
+        {
+            NetBufBox box = boxes[lost];
+            boxes.Clear();
+            ThrowStale(box.Index, box.Token);
+        }
+
         boxes.Clear();
     }
 
     /// <summary>Takes <paramref name="destination"/>.Length free indices, all or nothing: from this thread's cache first, the rest in one batch from the shared list.</summary>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
-    private bool TryTakeIndices(Span<int> destination)
+    internal bool TryTakeIndices(Span<int> destination)
     {
         if (destination.IsEmpty)
         {
@@ -171,7 +203,13 @@ public sealed unsafe partial class NetBufPool
         }
 
         // Without a thread cache the thread's cache object still holds its counters.
-        ThreadCache cache = CurrentCache();
+        return TryTakeIndices(CurrentCache(), destination);
+    }
+
+    /// <summary>Takes <paramref name="destination"/>.Length (at least 1) free indices, all or nothing, for the thread owning <paramref name="cache"/>.</summary>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    internal bool TryTakeIndices(ThreadCache cache, Span<int> destination)
+    {
         bool taken = _cacheSize != 0 ? TryTakeIndicesCached(cache, destination) : TryTakeIndicesShared(destination);
         if (taken)
         {
@@ -202,40 +240,40 @@ public sealed unsafe partial class NetBufPool
         return true;
     }
 
-    private bool TryTakeIndicesCached(ThreadCache cache, Span<int> destination)
+    /// <summary>Takes <paramref name="destination"/>.Length indices from <paramref name="cache"/>
+    /// (this thread's) on the owner's fast path, or through the slow path.</summary>
+    internal bool TryTakeIndicesCached(ThreadCache cache, Span<int> destination)
     {
         int needed = destination.Length;
-        Volatile.Write(ref cache.Active, 1);
-        if (Volatile.Read(ref cache.Frozen) == 0 && cache.Count >= needed)
+        if (cache.Enter() && cache.Count >= needed)
         {
             int start = cache.Count - needed;
             cache.Items.AsSpan(start, needed).CopyTo(destination);
             cache.Count = start;
-            Volatile.Write(ref cache.Active, 0);
+            cache.Leave();
             return true;
         }
 
-        Volatile.Write(ref cache.Active, 0);
+        cache.Leave();
         return TryTakeIndicesSlow(cache, destination);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryTakeIndicesSlow(ThreadCache cache, Span<int> destination)
     {
-        cache.Gate.Enter();
-        try
+        for (int round = 0; ; round++)
         {
-            if (cache.Retired)
+            lock (cache.Gate)
             {
-                ThrowDisposed();
-            }
+                if (cache.Retired)
+                {
+                    ThrowDisposed();
+                }
 
-            // Take what the cache has, and the rest from the shared list in one batch.
-            int fromCache = Math.Min(cache.Count, destination.Length);
-            Span<int> rest = destination[fromCache..];
-            for (int attempt = 0; attempt < 2; attempt++)
-            {
-                int taken = _freeList.PopBatch(_slots, rest, allOrNothing: true);
+                // Take what the cache has, and the rest from the shared list in one batch.
+                int fromCache = Math.Min(cache.Count, destination.Length);
+                Span<int> rest = destination[fromCache..];
+                int taken = rest.IsEmpty ? 0 : _freeList.PopBatch(_slots, rest, allOrNothing: true);
                 if (taken == IndexFreeList<AbaTaggedPolicy>.Closed)
                 {
                     ThrowDisposed();
@@ -248,23 +286,35 @@ public sealed unsafe partial class NetBufPool
                     UpdateHighWaterMark(_capacity - Available);
                     return true;
                 }
-
-                if (!StealFromOtherCaches(cache))
-                {
-                    break;
-                }
             }
 
-            return false;
+            // Not enough: move every other cache's buffers to the shared list (waiting on busy
+            // gates, holding none of ours), then try again while the pool shows enough.
+            StealAll(cache);
+            if (round >= MaxStealRounds || CountAvailable() < destination.Length)
+            {
+                return false;
+            }
         }
-        finally
+    }
+
+    /// <summary>Drains every other cache into the shared list; the caller holds no gate.</summary>
+    private void StealAll(ThreadCache mine)
+    {
+        foreach (ThreadCache other in Volatile.Read(ref _registry).Caches)
         {
-            cache.Gate.Exit();
+            if (other != mine && Volatile.Read(ref other.Count) > 0)
+            {
+                lock (other.Gate)
+                {
+                    _ = DrainToSharedList(other, keepOne: false);
+                }
+            }
         }
     }
 
     /// <summary>Puts free indices (their states already free) into this thread's cache, or the shared list in one batch.</summary>
-    private void ReturnIndices(ReadOnlySpan<int> indices)
+    internal void ReturnIndices(ReadOnlySpan<int> indices)
     {
         if (indices.IsEmpty)
         {
@@ -273,19 +323,49 @@ public sealed unsafe partial class NetBufPool
 
         if (_cacheSize != 0)
         {
-            ThreadCache cache = CurrentCache();
-            Volatile.Write(ref cache.Active, 1);
-            if (Volatile.Read(ref cache.Frozen) == 0 && cache.Count + indices.Length <= cache.Items.Length)
-            {
-                indices.CopyTo(cache.Items.AsSpan(cache.Count));
-                cache.Count += indices.Length;
-                Volatile.Write(ref cache.Active, 0);
-                return;
-            }
-
-            Volatile.Write(ref cache.Active, 0);
+            ReturnIndicesToCache(CurrentCache(), indices);
+            return;
         }
 
         PushOrCountAfterClose(indices);
+    }
+
+    /// <summary>Puts free indices into <paramref name="cache"/> (this thread's), flushing its coldest entries to make room.</summary>
+    internal void ReturnIndicesToCache(ThreadCache cache, ReadOnlySpan<int> indices)
+    {
+        if (cache.Enter() && cache.Count + indices.Length <= cache.Items.Length)
+        {
+            indices.CopyTo(cache.Items.AsSpan(cache.Count));
+            cache.Count += indices.Length;
+            cache.Leave();
+            return;
+        }
+
+        cache.Leave();
+        ReturnIndicesSlow(cache, indices);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReturnIndicesSlow(ThreadCache cache, ReadOnlySpan<int> indices)
+    {
+        lock (cache.Gate)
+        {
+            int size = cache.Items.Length;
+            if (cache.Retired || indices.Length > size)
+            {
+                PushOrCountAfterClose(indices);
+                return;
+            }
+
+            // Keep the batch (the warmest buffers) and flush the coldest entries it displaces.
+            int overflow = cache.Count + indices.Length - size;
+            if (overflow > 0)
+            {
+                FlushColdest(cache, Math.Max(overflow, Math.Min(_cacheBatch, cache.Count)));
+            }
+
+            indices.CopyTo(cache.Items.AsSpan(cache.Count));
+            cache.Count += indices.Length;
+        }
     }
 }

@@ -9,22 +9,37 @@ public sealed unsafe partial class NetBufPool
     /// A snapshot of the pool's figures: capacity, buffers in use and available, the high-water
     /// mark of buffers in use, allocation failures (exhaustion) and the totals of allocations and
     /// frees. Allocations are counted per thread, without locks or atomic operations, and summed
-    /// here; frees are the allocations less the buffers in use, so the free path counts nothing.
+    /// here; frees are derived from the allocations and the buffers in use, so the free path counts nothing.
     /// </summary>
-    /// <returns>The snapshot; its figures are each consistent, not all taken at one instant.</returns>
-    /// <remarks>Thread-safe; O(number of threads that used the pool).</remarks>
+    /// <returns>
+    /// The snapshot. Under load it is approximate (its figures are not all taken at one instant),
+    /// but <c>InUse</c> and <c>Available</c> are always between 0 and the capacity, and
+    /// <c>TotalAllocations</c> and <c>TotalFrees</c> never decrease from one snapshot to the next
+    /// (whichever thread takes them) and frees never exceed allocations, so they can be published as
+    /// monotonic counters. When the pool is quiet the snapshot is exact.
+    /// </returns>
+    /// <remarks>Thread-safe; O(number of threads that use the pool).</remarks>
     public NetBufPoolStatistics GetStatistics()
     {
-        long allocations = Volatile.Read(ref _retiredAllocations);
-        foreach (ThreadCache cache in Volatile.Read(ref _caches))
+        CacheRegistry registry = Volatile.Read(ref _registry);
+        long allocations = registry.RetiredAllocations;
+        foreach (ThreadCache cache in registry.Caches)
         {
             allocations += Volatile.Read(ref cache.Allocations);
         }
 
         int available = Available;
         int inUse = IsDisposed ? InUse : _capacity - available;
-        long frees = Math.Max(0, allocations - inUse);
         UpdateHighWaterMark(inUse);
+
+        // Each cache's count only grows and the registry moves a retired cache's count into its
+        // total in the same snapshot, so the sum only grows too; the maximum with what was already
+        // published covers concurrent snapshots that finish in another order.
+        allocations = PublishMonotonic(ref _publishedAllocations, allocations);
+
+        // In use and allocations are read at different instants, so their difference can dip
+        // below a figure already published: publish the largest seen, and never above allocations.
+        long frees = PublishMonotonic(ref _publishedFrees, Math.Min(allocations, Math.Max(0, allocations - inUse)));
         return new NetBufPoolStatistics(
             _capacity,
             inUse,
@@ -33,6 +48,25 @@ public sealed unsafe partial class NetBufPool
             Interlocked.Read(ref _allocationFailures),
             allocations,
             frees);
+    }
+
+    /// <summary>Raises <paramref name="published"/> to <paramref name="value"/> if that is higher.</summary>
+    /// <returns>The published figure: the larger of the two.</returns>
+    private static long PublishMonotonic(ref long published, long value)
+    {
+        long seen = Volatile.Read(ref published);
+        while (value > seen)
+        {
+            long actual = Interlocked.CompareExchange(ref published, value, seen);
+            if (actual == seen)
+            {
+                return value;
+            }
+
+            seen = actual;
+        }
+
+        return seen;
     }
 
     /// <summary>Raises the high-water mark to <paramref name="inUse"/> if that is higher.</summary>

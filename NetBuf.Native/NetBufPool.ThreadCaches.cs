@@ -7,42 +7,40 @@ namespace NetBufNative;
 // The per-thread caches: the fast paths, refill and flush, stealing, trimming and retiring (see ThreadCache).
 public sealed unsafe partial class NetBufPool
 {
+    /// <summary>Registrations before the first sweep for exited threads' caches, and the least
+    /// spacing between sweeps: a sweep walks every cache, so it runs when the registry has grown
+    /// by half since the last one (amortized O(1) per registration), but not for every thread of a
+    /// small program.</summary>
+    private const int MinSweepThreshold = 8;
+
+    /// <summary>How many times an allocation that found its cache and the shared list empty goes
+    /// round the other caches while the pool still shows free buffers: each failed round means
+    /// other threads took the buffers found (they made progress), so a small bound suffices; it
+    /// keeps a thread from chasing buffers forever under extreme contention.</summary>
+    private const int MaxStealRounds = 16;
+
     /// <summary>
     /// Moves the buffers held in every thread's cache back to the shared free list, and forgets
-    /// the caches of threads that have exited. Call it when a burst is over, or before measuring.
+    /// the caches of threads that have exited. Exited threads' caches are also retired
+    /// automatically as new threads register; call this when a burst is over, or before measuring.
     /// </summary>
     /// <remarks>Thread-safe. Costs a process-wide memory barrier per non-empty cache; not for hot paths.</remarks>
     public void Trim()
     {
-        foreach (ThreadCache cache in Volatile.Read(ref _caches))
+        foreach (ThreadCache cache in Volatile.Read(ref _registry).Caches)
         {
             if (Volatile.Read(ref cache.Count) > 0)
             {
-                cache.Gate.Enter();
-                try
+                lock (cache.Gate)
                 {
-                    DrainToSharedList(cache);
-                }
-                finally
-                {
-                    cache.Gate.Exit();
+                    _ = DrainToSharedList(cache, keepOne: false);
                 }
             }
         }
 
         lock (_registryLock)
         {
-            ThreadCache[] live = Array.FindAll(_caches, c => c.Owner.IsAlive || Volatile.Read(ref c.Count) > 0);
-            if (live.Length != _caches.Length)
-            {
-                // The exited threads' counters move to the pool before their caches are dropped.
-                foreach (ThreadCache gone in _caches.Except(live))
-                {
-                    Interlocked.Add(ref _retiredAllocations, Volatile.Read(ref gone.Allocations));
-                }
-
-                Volatile.Write(ref _caches, live);
-            }
+            RetireExitedCaches();
         }
     }
 
@@ -53,17 +51,21 @@ public sealed unsafe partial class NetBufPool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int TakeIndex(out ThreadCache? cache)
     {
-        // Read first, unconditionally: in a loop the JIT can then hoist the thread-static access.
-        ThreadCache?[]? table = t_caches;
         if (_cacheSize == 0)
         {
             cache = null;
             return TakeSharedIndex();
         }
 
-        cache = CurrentCache(table);
-        Volatile.Write(ref cache.Active, 1);
-        if (Volatile.Read(ref cache.Frozen) == 0)
+        cache = CurrentCache();
+        return TakeFromCache(cache);
+    }
+
+    /// <summary>Takes a free index from <paramref name="cache"/>, this thread's: the owner's fast path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int TakeFromCache(ThreadCache cache)
+    {
+        if (cache.Enter())
         {
             int count = cache.Count - 1;
             int[] items = cache.Items;
@@ -71,7 +73,7 @@ public sealed unsafe partial class NetBufPool
             {
                 int index = items[count];
                 cache.Count = count;
-                Volatile.Write(ref cache.Active, 0);
+                cache.Leave();
 
                 // Statistics: a plain increment, as only this thread writes its cache's counters.
                 cache.Allocations++;
@@ -79,13 +81,13 @@ public sealed unsafe partial class NetBufPool
             }
         }
 
-        Volatile.Write(ref cache.Active, 0);
+        cache.Leave();
         return TakeIndexSlow(cache);
     }
 
     /// <summary>Takes an index from the shared list (no thread cache), counting it in this thread's statistics.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int TakeSharedIndex()
+    internal int TakeSharedIndex()
     {
         int index = _freeList.Pop(_slots, out int freeBefore);
         if (index < 0)
@@ -95,7 +97,7 @@ public sealed unsafe partial class NetBufPool
 
         CurrentCache().Allocations++;
         int inUse = _capacity - freeBefore + 1;
-        if (inUse > _highWaterMark)
+        if (inUse > Volatile.Read(ref _highWaterMark))
         {
             UpdateHighWaterMark(inUse);
         }
@@ -118,10 +120,9 @@ public sealed unsafe partial class NetBufPool
     /// <summary>Puts a free index into <paramref name="cache"/>, which belongs to this thread: the owner's
     /// half of the handshake described on <see cref="ThreadCache"/>, no atomic operation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PushToCache(ThreadCache cache, int index)
+    internal void PushToCache(ThreadCache cache, int index)
     {
-        Volatile.Write(ref cache.Active, 1);
-        if (Volatile.Read(ref cache.Frozen) == 0)
+        if (cache.Enter())
         {
             int count = cache.Count;
             int[] items = cache.Items;
@@ -129,12 +130,12 @@ public sealed unsafe partial class NetBufPool
             {
                 items[count] = index;
                 cache.Count = count + 1;
-                Volatile.Write(ref cache.Active, 0);
+                cache.Leave();
                 return;
             }
         }
 
-        Volatile.Write(ref cache.Active, 0);
+        cache.Leave();
         ReturnIndexSlow(cache, index);
     }
 
@@ -163,12 +164,9 @@ public sealed unsafe partial class NetBufPool
 
     /// <summary>This thread's cache for this pool, found in the thread's table or (rarely) made.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ThreadCache CurrentCache() => CurrentCache(t_caches);
-
-    /// <summary>This thread's cache for this pool, given the thread's table.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ThreadCache CurrentCache(ThreadCache?[]? table)
+    internal ThreadCache CurrentCache()
     {
+        ThreadCache?[]? table = t_caches;
         if (table is not null)
         {
             // No bounds check needed: a table is always ThreadCache.TableSize long and the
@@ -197,7 +195,7 @@ public sealed unsafe partial class NetBufPool
         lock (_registryLock)
         {
             // The table entry may have been taken by another pool's cache; ours is still registered.
-            foreach (ThreadCache existing in _caches)
+            foreach (ThreadCache existing in _registry.Caches)
             {
                 if (existing.Owner == current)
                 {
@@ -205,7 +203,7 @@ public sealed unsafe partial class NetBufPool
                 }
             }
 
-            var cache = new ThreadCache(_stamp, _cacheSize);
+            var cache = new ThreadCache(_stamp, _cacheSize, _ownerFence);
             if (IsDisposed)
             {
                 // Created after disposal: born retired, so every operation takes the slow path.
@@ -213,34 +211,119 @@ public sealed unsafe partial class NetBufPool
                 cache.Frozen = 1;
             }
 
-            Volatile.Write(ref _caches, [.. _caches, cache]);
+            if (_registry.Count >= _nextSweep)
+            {
+                RetireExitedCaches();
+                _nextSweep = Math.Max(MinSweepThreshold, _registry.Count + (_registry.Count / 2));
+            }
+
+            Register(cache);
             return cache;
         }
+    }
+
+    /// <summary>Adds a cache to the registry; the caller holds the registry lock.</summary>
+    private void Register(ThreadCache cache)
+    {
+        CacheRegistry registry = _registry;
+        ThreadCache[] items = registry.Items;
+        if (registry.Count == items.Length)
+        {
+            // Grow by doubling: readers of the old snapshot keep the old array.
+            Array.Resize(ref items, Math.Max(4, items.Length * 2));
+        }
+
+        // Beyond the published count: invisible until the new snapshot is published.
+        items[registry.Count] = cache;
+        Volatile.Write(ref _registry, new CacheRegistry(items, registry.Count + 1, registry.RetiredAllocations));
+    }
+
+    /// <summary>
+    /// Retires the caches of threads that have exited: their buffers go back to the shared list and
+    /// their allocation counts into the registry's retired total, in one new snapshot so that
+    /// statistics never count them twice or lose them. The caller holds the registry lock.
+    /// </summary>
+    private void RetireExitedCaches()
+    {
+        CacheRegistry registry = _registry;
+        ReadOnlySpan<ThreadCache> caches = registry.Caches;
+        int exited = 0;
+        foreach (ThreadCache cache in caches)
+        {
+            if (!cache.Owner.IsAlive)
+            {
+                exited++;
+            }
+        }
+
+        if (exited == 0)
+        {
+            return;
+        }
+
+        var live = new ThreadCache[Math.Max(4, caches.Length - exited)];
+        int count = 0;
+        long retired = registry.RetiredAllocations;
+        foreach (ThreadCache cache in caches)
+        {
+            if (cache.Owner.IsAlive)
+            {
+                live[count++] = cache;
+                continue;
+            }
+
+            lock (cache.Gate)
+            {
+                _ = DrainToSharedList(cache, keepOne: false);
+
+                // Frozen for good: the owner has exited, nothing may use the cache again.
+                cache.Retired = true;
+                cache.Frozen = 1;
+            }
+
+            retired += Volatile.Read(ref cache.Allocations);
+        }
+
+        Volatile.Write(ref _registry, new CacheRegistry(live, count, retired));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int TakeIndexSlow(ThreadCache cache)
     {
-        cache.Gate.Enter();
-        try
+        for (int round = 0; ; round++)
         {
-            if (cache.Retired)
+            lock (cache.Gate)
             {
-                ThrowDisposed();
+                if (cache.Retired)
+                {
+                    ThrowDisposed();
+                }
+
+                // Thieves thaw the cache before they release the gate, so it is ours alone here.
+                if (cache.Count > 0 || Refill(cache))
+                {
+                    cache.Allocations++;
+                    return cache.Items[--cache.Count];
+                }
             }
 
-            // Thieves unfreeze before they release the gate, so the cache is ours alone here.
-            if (cache.Count == 0 && !Refill(cache) && !(StealFromOtherCaches(cache) && Refill(cache)))
+            // Our gate is released before we wait on any other: a thread never holds one gate
+            // while waiting for another, so stealing cannot deadlock.
+            int stolen = StealOne(cache);
+            if (stolen >= 0)
+            {
+                cache.Allocations++;
+                return stolen;
+            }
+
+            // Nothing found anywhere we looked. Buffers may have moved behind us (a drain into the
+            // shared list, a cache refilled from it): look again while the pool shows any.
+            if (round >= MaxStealRounds || CountAvailable() <= 0)
             {
                 return OnTakeFailed(IndexFreeList<AbaTaggedPolicy>.Empty);
             }
 
-            cache.Allocations++;
-            return cache.Items[--cache.Count];
-        }
-        finally
-        {
-            cache.Gate.Exit();
+            Thread.Yield();
         }
     }
 
@@ -270,8 +353,7 @@ public sealed unsafe partial class NetBufPool
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReturnIndexSlow(ThreadCache cache, int index)
     {
-        cache.Gate.Enter();
-        try
+        lock (cache.Gate)
         {
             if (cache.Retired)
             {
@@ -281,77 +363,79 @@ public sealed unsafe partial class NetBufPool
 
             if (cache.Count == cache.Items.Length)
             {
-                // Flush the bottom (coldest) half in one CAS and keep the warm top.
-                int flushed = _cacheBatch;
-                PushOrCountAfterClose(cache.Items.AsSpan(0, flushed));
-                cache.Items.AsSpan(flushed, cache.Count - flushed).CopyTo(cache.Items);
-                cache.Count -= flushed;
+                FlushColdest(cache, _cacheBatch);
             }
 
             cache.Items[cache.Count++] = index;
         }
-        finally
-        {
-            cache.Gate.Exit();
-        }
+    }
+
+    /// <summary>Pushes the <paramref name="count"/> coldest (bottom) entries of a cache whose gate the caller holds to the shared list, in one CAS.</summary>
+    private void FlushColdest(ThreadCache cache, int count)
+    {
+        PushOrCountAfterClose(cache.Items.AsSpan(0, count));
+        cache.Items.AsSpan(count, cache.Count - count).CopyTo(cache.Items);
+        cache.Count -= count;
     }
 
     /// <summary>
-    /// When the shared list is empty, moves the buffers of other threads' caches (including
-    /// those of threads that have exited) to it, so that no buffer is stranded in an idle cache.
+    /// When the shared list is empty, takes the buffers of other threads' caches (idle threads'
+    /// and exited threads' included): keeps one for the caller and moves the rest to the shared
+    /// list, so no buffer is stranded in an idle cache. Waits on a busy cache's gate (its holder
+    /// is in a short slow path) instead of skipping it. The caller holds no gate.
     /// </summary>
-    /// <returns>Whether any buffer was moved.</returns>
-    private bool StealFromOtherCaches(ThreadCache mine)
+    /// <returns>An index for the caller, or -1 when every other cache was empty, or one from the shared list.</returns>
+    private int StealOne(ThreadCache mine)
     {
-        bool moved = false;
-        foreach (ThreadCache other in Volatile.Read(ref _caches))
+        // The shared list may have been refilled by another thief since our refill failed.
+        int index = _freeList.Pop(_slots);
+        if (index >= 0 || index == IndexFreeList<AbaTaggedPolicy>.Closed)
         {
-            // TryEnter: never wait on another cache's gate while holding ours (no lock cycle).
-            if (other == mine || Volatile.Read(ref other.Count) == 0 || !other.Gate.TryEnter())
+            return index == IndexFreeList<AbaTaggedPolicy>.Closed ? OnTakeFailed(index) : index;
+        }
+
+        foreach (ThreadCache other in Volatile.Read(ref _registry).Caches)
+        {
+            if (other == mine || Volatile.Read(ref other.Count) == 0)
             {
                 continue;
             }
 
-            try
+            lock (other.Gate)
             {
-                moved |= DrainToSharedList(other);
+                index = DrainToSharedList(other, keepOne: true);
             }
-            finally
+
+            if (index >= 0)
             {
-                other.Gate.Exit();
+                return index;
             }
         }
 
-        return moved;
+        return -1;
     }
 
-    /// <summary>Empties a cache whose gate the caller holds into the shared list.</summary>
-    /// <returns>Whether it held any buffer.</returns>
-    private bool DrainToSharedList(ThreadCache cache)
+    /// <summary>Empties a cache whose gate the caller holds into the shared list, keeping one index if asked.</summary>
+    /// <returns>The index kept, or -1 (nothing kept: the cache was empty or retired, or none was asked for).</returns>
+    private int DrainToSharedList(ThreadCache cache, bool keepOne)
     {
         if (cache.Retired)
         {
-            return false;
+            return -1;
         }
 
-        FreezeAgainstOwner(cache);
+        cache.Freeze();
         int count = cache.Count;
+        int kept = -1;
+        if (keepOne && count > 0)
+        {
+            kept = cache.Items[--count];
+        }
+
         PushOrCountAfterClose(cache.Items.AsSpan(0, count));
         cache.Count = 0;
-        Volatile.Write(ref cache.Frozen, 0);
-        return count > 0;
-    }
-
-    /// <summary>The thief's half of the handshake described on <see cref="ThreadCache"/>; the caller holds the gate.</summary>
-    private static void FreezeAgainstOwner(ThreadCache cache)
-    {
-        Volatile.Write(ref cache.Frozen, 1);
-        Interlocked.MemoryBarrierProcessWide();
-        SpinWait spin = default;
-        while (Volatile.Read(ref cache.Active) != 0)
-        {
-            spin.SpinOnce();
-        }
+        cache.Thaw();
+        return kept;
     }
 
     /// <summary>Pushes indices taken out of a cache; if the pool closed meanwhile, counts them as returned.</summary>
@@ -370,31 +454,44 @@ public sealed unsafe partial class NetBufPool
     /// <returns>How many free buffers the caches held.</returns>
     private int RetireCaches()
     {
-        ThreadCache[] caches;
+        CacheRegistry registry;
         lock (_registryLock)
         {
             // Under the registry lock, so a cache created from now on is born retired.
-            caches = _caches;
+            registry = _registry;
         }
 
         int drained = 0;
-        foreach (ThreadCache cache in caches)
+        foreach (ThreadCache cache in registry.Caches)
         {
-            cache.Gate.Enter();
-            try
+            lock (cache.Gate)
             {
+                if (cache.Retired)
+                {
+                    continue;
+                }
+
                 cache.Retired = true;
-                FreezeAgainstOwner(cache);
+                cache.Freeze();
                 drained += cache.Count;
                 cache.Count = 0;
-            }
-            finally
-            {
-                cache.Gate.Exit();
             }
         }
 
         return drained;
+    }
+
+    /// <summary>The shared list's count plus every cache's: may count a buffer twice (or miss one)
+    /// while it moves between them, so callers clamp it.</summary>
+    private int CountAvailable()
+    {
+        int available = _freeList.Count(_slots);
+        foreach (ThreadCache cache in Volatile.Read(ref _registry).Caches)
+        {
+            available += Volatile.Read(ref cache.Count);
+        }
+
+        return available;
     }
 
     private static int AutomaticThreadCacheSize(int capacity)

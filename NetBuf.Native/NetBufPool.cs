@@ -55,6 +55,10 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// refill CAS over 16 allocations, small enough to stay in L1 with its metadata.</summary>
     private const int AutoThreadCacheLimit = 32;
 
+    /// <summary>The largest capacity: the slot table (<see cref="SlotTable.SlotSize"/> bytes a buffer, one
+    /// pinned array) must fit the largest array .NET allows (<see cref="Array.MaxLength"/> bytes).</summary>
+    public const int MaxCapacity = (0x7FFFFFC7 - SlotTable.SlotSize) / SlotTable.SlotSize;
+
     private static int s_lastPoolNumber;
     private static long s_lastStamp;
 
@@ -62,34 +66,40 @@ public sealed unsafe partial class NetBufPool : IDisposable
     [ThreadStatic]
     private static ThreadCache?[]? t_caches;
 
-    private readonly BufferSlot[] _slots;
-    private readonly NativeBlock _memory;
+    private readonly SlotTable _slots;
+    private readonly PoolBlock _memory;
     private readonly byte* _block;
     private readonly int _capacity;
     private readonly int _bufferLength;
     private readonly int _stride;
-    private readonly ushort _defaultHeadroom;
+    private readonly ulong _defaultRegions;
     private readonly int _blockAlignment;
     private readonly string _name;
     private readonly long _stamp;
     private readonly nint _cacheSlot;
     private readonly int _cacheSize;
     private readonly int _cacheBatch;
+    private readonly bool _ownerFence;
+
+    /// <summary>XORed into the tokens of <see cref="NetBufPtr"/>s (kind bits left clear), so a pointer
+    /// of a freed pool whose block address was reused by a new pool is very unlikely to match.</summary>
+    private readonly ulong _pointerSalt;
     private readonly Lock _registryLock = new();
-    private ThreadCache[] _caches = [];
+    private CacheRegistry _registry = CacheRegistry.Empty;
+
+    /// <summary>Registry size at which registration next retires the caches of exited threads.</summary>
+    private int _nextSweep = MinSweepThreshold;
 
     /// <summary>Per-buffer memory managers, made on first use (8 bytes a buffer once any is used).</summary>
     private BufferMemoryManager?[]? _managers;
     private IndexFreeList<AbaTaggedPolicy> _freeList;
-
-    /// <summary>Buffers still out when the pool closed, less those returned since (see <see cref="Dispose"/>).</summary>
-    private int _pendingReturns;
     private int _disposed;
     private int _highWaterMark;
     private long _allocationFailures;
 
-    /// <summary>Allocations counted by caches that <see cref="Trim"/> forgot (their threads exited).</summary>
-    private long _retiredAllocations;
+    /// <summary>The largest totals published so far, so published counters never go down.</summary>
+    private long _publishedAllocations;
+    private long _publishedFrees;
 
     /// <summary>Creates a pool of <paramref name="capacity"/> buffers of <paramref name="bufferLength"/> bytes.</summary>
     /// <param name="capacity">How many buffers; greater than 0.</param>
@@ -110,10 +120,10 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <exception cref="OutOfMemoryException">The native block could not be allocated.</exception>
     public NetBufPool(int capacity, int bufferLength, NetBufPoolOptions? options)
     {
-        if (capacity <= 0 || capacity > Array.MaxLength)
+        if (capacity is <= 0 or > MaxCapacity)
         {
             ThrowHelper.ThrowArgumentOutOfRange(
-                nameof(capacity), capacity, $"The capacity must be between 1 and {Array.MaxLength}.");
+                nameof(capacity), capacity, $"The capacity must be between 1 and {MaxCapacity}.");
         }
 
         if (bufferLength is < MinBufferLength or > MaxBufferLength)
@@ -163,27 +173,21 @@ public sealed unsafe partial class NetBufPool : IDisposable
         _capacity = capacity;
         _bufferLength = bufferLength;
         _stride = stride;
-        _defaultHeadroom = (ushort)options.DefaultHeadroom;
+        _defaultRegions = RegionWord.Make(options.DefaultHeadroom, 0, 0);
         _blockAlignment = alignment;
         _stamp = Interlocked.Increment(ref s_lastStamp);
         _cacheSlot = (nint)(_stamp & (ThreadCache.TableSize - 1));
         _cacheSize = requestedCache ?? AutomaticThreadCacheSize(capacity);
         _cacheBatch = Math.Max(1, _cacheSize / 2);
+        _ownerFence = options.ForceOwnerFence || ProcessWideBarrier.OwnerMustFence;
+        _pointerSalt = (ulong)Random.Shared.NextInt64() << 2;
         _name = options.Name ?? $"NetBufPool#{Interlocked.Increment(ref s_lastPoolNumber)}";
 
-        // The managed metadata first: if it fails, no native memory has been taken yet.
-        _slots = new BufferSlot[capacity];
-
-        // A per-pool random start for the generations, so a NetBufPtr of another pool (or of a
-        // pool that was freed and whose address was reused) is very unlikely to match a token.
-        uint initialState = BufferToken.InitialFree((uint)Random.Shared.Next() << 2);
-        for (int i = 0; i < _slots.Length; i++)
-        {
-            _slots[i].State = initialState;
-        }
-
-        _freeList.Initialize(_slots, capacity);
-        _memory = NativeBlock.Allocate((nuint)blockLength, (nuint)alignment);
+        // The managed metadata first: if it fails, no native memory has been taken yet. Zeroed
+        // slots are already a free list 0, 1, 2, ... with every buffer free at generation 0.
+        _slots = SlotTable.Allocate(capacity, options.SlotStride);
+        _freeList.Initialize(_slots);
+        _memory = PoolBlock.Allocate((nuint)blockLength, (nuint)alignment, _slots);
         _block = _memory.Pointer;
         if (options.PreFault)
         {
@@ -210,33 +214,24 @@ public sealed unsafe partial class NetBufPool : IDisposable
     public int BlockAlignment => _blockAlignment;
 
     /// <summary>The headroom a freshly allocated buffer starts with (<see cref="NetBufPoolOptions.DefaultHeadroom"/>).</summary>
-    public int DefaultHeadroom => _defaultHeadroom;
+    public int DefaultHeadroom => RegionWord.Offset(_defaultRegions);
 
-    /// <summary>How many buffers each thread may keep in its cache (0: no thread cache).</summary>
+    /// <summary>How many buffers each thread may keep in its cache (0: no thread cache). Chosen
+    /// automatically unless <see cref="NetBufPoolOptions.ThreadCacheSize"/> sets it; small pools get
+    /// none (see there).</summary>
     public int ThreadCacheSize => _cacheSize;
 
     /// <summary>How many buffers can be allocated now, in the shared free list and in the thread
-    /// caches: a snapshot, exact when no other thread is allocating or returning; 0 once the
-    /// pool is disposed.</summary>
-    public int Available
-    {
-        get
-        {
-            int available = _freeList.Count(_slots);
-            foreach (ThreadCache cache in Volatile.Read(ref _caches))
-            {
-                available += Volatile.Read(ref cache.Count);
-            }
+    /// caches: a snapshot, exact when no other thread is allocating or returning, and always
+    /// between 0 and <see cref="Capacity"/>; 0 once the pool is disposed.</summary>
+    /// <remarks>Thread-safe; O(threads that use the pool).</remarks>
+    public int Available => Math.Clamp(CountAvailable(), 0, _capacity);
 
-            return available;
-        }
-    }
-
-    /// <summary>How many buffers are out (owned, boxed or lent): a snapshot like <see cref="Available"/>.
-    /// After <see cref="Dispose"/>, how many have still to come back.</summary>
-    public int InUse => Volatile.Read(ref _disposed) == 0
-        ? _capacity - Available
-        : Math.Max(0, Volatile.Read(ref _pendingReturns));
+    /// <summary>How many buffers are out (owned, boxed or lent): <see cref="Capacity"/> less
+    /// <see cref="Available"/>, a snapshot between 0 and <see cref="Capacity"/>. After
+    /// <see cref="Dispose"/>, how many have still to come back.</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public int InUse => Volatile.Read(ref _disposed) == 0 ? _capacity - Available : CountOutstandingAfterClose();
 
     /// <summary>Whether <see cref="Dispose"/> has been called.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
@@ -245,18 +240,22 @@ public sealed unsafe partial class NetBufPool : IDisposable
     internal int SharedAvailable => _freeList.Count(_slots);
 
     /// <summary>How many thread caches the pool knows.</summary>
-    internal int ThreadCacheCount => Volatile.Read(ref _caches).Length;
+    internal int ThreadCacheCount => Volatile.Read(ref _registry).Count;
 
-    /// <summary>Whether the native block has been freed (the pool is disposed and every buffer is back).</summary>
-    internal bool IsMemoryReleased => _memory.IsClosed;
+    /// <summary>Whether the native block has been freed (the pool is disposed, every buffer is back and no pin is held).</summary>
+    internal bool IsMemoryReleased => _memory.IsReleased;
+
+    /// <summary>The block's lifetime: pins hold references to it.</summary>
+    internal PoolBlock Memory => _memory;
 
     private static NetBufPoolOptions DefaultOptions { get; } = new();
 
     /// <summary>Allocates a buffer, with empty header and packet regions after <see cref="DefaultHeadroom"/>.</summary>
     /// <returns>The buffer; dispose it (<c>using var buf = pool.Alloc();</c>) to return it.</returns>
-    /// <exception cref="InvalidOperationException">Every buffer is in use.</exception>
+    /// <exception cref="NetBufPoolExhaustedException">Every buffer is in use.</exception>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
-    /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
+    /// <remarks>Thread-safe, lock-free, no GC allocation. A loop that allocates many buffers on one
+    /// thread is faster through <see cref="OpenWorker"/>, which looks the thread's cache up once.</remarks>
     public NetBuf Alloc()
     {
         int index = TakeIndex(out ThreadCache? cache);
@@ -270,7 +269,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
     /// <summary>Allocates a buffer if one is free.</summary>
     /// <param name="buffer">The buffer, or a default handle when the pool is exhausted.</param>
-    /// <returns><see langword="false"/> when every buffer is in use.</returns>
+    /// <returns><see langword="false"/> only when every buffer is in use.</returns>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
     public bool TryAlloc(out NetBuf buffer)
@@ -288,7 +287,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
     /// <summary>Allocates a buffer owned by a heap-storable <see cref="NetBufBox"/>.</summary>
     /// <returns>The box; dispose it to return the buffer.</returns>
-    /// <exception cref="InvalidOperationException">Every buffer is in use.</exception>
+    /// <exception cref="NetBufPoolExhaustedException">Every buffer is in use.</exception>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
     public NetBufBox AllocBoxed()
@@ -304,7 +303,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
     /// <summary>Allocates a buffer owned by a <see cref="NetBufBox"/> if one is free.</summary>
     /// <param name="box">The box, or a default box when the pool is exhausted.</param>
-    /// <returns><see langword="false"/> when every buffer is in use.</returns>
+    /// <returns><see langword="false"/> only when every buffer is in use.</returns>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     /// <remarks>Thread-safe, lock-free, no GC allocation.</remarks>
     public bool TryAllocBoxed(out NetBufBox box)
@@ -321,17 +320,35 @@ public sealed unsafe partial class NetBufPool : IDisposable
     }
 
     /// <summary>
+    /// Opens this thread's fast path to the pool for a processing loop: the returned worker binds
+    /// the calling thread's cache once, so its allocations skip the per-call thread-static lookup
+    /// of <see cref="Alloc"/>. Same handles, same checks.
+    /// </summary>
+    /// <returns>The worker; a <see langword="ref struct"/>, so it cannot leave this thread.</returns>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    /// <remarks>Thread-safe; no GC allocation after the thread's first use of the pool.</remarks>
+    public NetBufWorker OpenWorker()
+    {
+        if (IsDisposed)
+        {
+            ThrowDisposed();
+        }
+
+        return new NetBufWorker(this, _cacheSize == 0 ? null : CurrentCache());
+    }
+
+    /// <summary>
     /// Takes back ownership of a buffer lent as a <see cref="NetBufPtr"/> (the original's
     /// <c>NetBuf::from_buf_ptr</c>, but validated). The lengths are those the buffer was lent with.
     /// </summary>
-    /// <param name="bufPtr">A pointer from <see cref="NetBuf.IntoBufPtr"/> or <see cref="NetBufBox.IntoBufPtr"/> of this pool.</param>
+    /// <param name="bufPtr">A pointer from <see cref="NetBuf.IntoBufPtr"/>, <see cref="NetBufBox.IntoBufPtr"/> or <see cref="TryAllocBulk(Span{NetBufPtr})"/> of this pool.</param>
     /// <returns>The buffer, owned again.</returns>
-    /// <exception cref="ArgumentException">The pointer is null, not from this pool, or not on one of its buffer boundaries.</exception>
-    /// <exception cref="InvalidOperationException">The pointer was already restored (or is a stale copy).</exception>
-    /// <remarks>Thread-safe: of two threads restoring the same pointer exactly one succeeds. Allowed after <see cref="Dispose"/>.</remarks>
+    /// <exception cref="ArgumentException">The pointer is null, or was not lent by this pool.</exception>
+    /// <exception cref="InvalidOperationException">The pointer was already restored or freed (or is a stale copy).</exception>
+    /// <remarks>Thread-safe: of two racing restores of copies of one pointer, exactly one succeeds.</remarks>
     public NetBuf FromBufPtr(NetBufPtr bufPtr)
     {
-        PointerCheck check = TryRestore(bufPtr, out uint token);
+        PointerCheck check = TryRestore(bufPtr, out ulong token);
         if (check != PointerCheck.Valid)
         {
             ThrowInvalidPointer(bufPtr, check);
@@ -341,9 +358,8 @@ public sealed unsafe partial class NetBufPool : IDisposable
     }
 
     /// <summary>
-    /// Takes back ownership of a lent buffer into which a device (or the kernel) has placed a
-    /// frame of <paramref name="packetLength"/> bytes at <paramref name="packetOffset"/> from the
-    /// buffer's start: the buffer comes back with that much headroom, an empty header and that
+    /// Takes back ownership of a lent buffer into which a device wrote a frame at
+    /// <paramref name="packetOffset"/>: the buffer comes back with that much headroom, an empty header and that
     /// packet, copying nothing (an AF_XDP receive descriptor, say, whose address lies inside a
     /// buffer of a pool registered as the UMEM).
     /// </summary>
@@ -352,7 +368,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <param name="packetLength">The frame's length; offset + length must fit the buffer.</param>
     /// <returns>The buffer, owned again, with the frame as its packet.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The frame does not fit the buffer; nothing changed.</exception>
-    /// <exception cref="ArgumentException">The pointer is null, not from this pool, or not on one of its buffer boundaries.</exception>
+    /// <exception cref="ArgumentException">The pointer is null, or was not lent by this pool.</exception>
     /// <exception cref="InvalidOperationException">The pointer was already restored (or is a stale copy).</exception>
     /// <remarks>Thread-safe like <see cref="FromBufPtr(NetBufPtr)"/>.</remarks>
     public NetBuf FromBufPtr(NetBufPtr bufPtr, int packetOffset, int packetLength)
@@ -369,11 +385,8 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
         NetBuf buffer = FromBufPtr(bufPtr);
 
-        // Ours now: set the regions around the frame.
-        ref BufferSlot slot = ref SlotAt(bufPtr.BufferIndex);
-        slot.Offset = (ushort)packetOffset;
-        slot.HeaderLength = 0;
-        slot.PacketLength = (ushort)packetLength;
+        // Ours now: set the regions around the frame (checked above to fit the buffer).
+        _slots[bufPtr.BufferIndex].Regions = RegionWord.Make(packetOffset, 0, packetLength);
         return buffer;
     }
 
@@ -384,7 +397,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <remarks>Thread-safe.</remarks>
     public bool TryFromBufPtr(NetBufPtr bufPtr, out NetBuf buffer)
     {
-        if (TryRestore(bufPtr, out uint token) != PointerCheck.Valid)
+        if (TryRestore(bufPtr, out ulong token) != PointerCheck.Valid)
         {
             buffer = default;
             return false;
@@ -396,7 +409,8 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
     /// <summary>
     /// Stops allocation. Buffers still out stay valid and may still be returned; the native block
-    /// is freed when the last of them comes back (at once if none is out). Calling it again does nothing.
+    /// is freed when the last of them comes back and the last pin of its memory is released (at
+    /// once if none is out). Calling it again does nothing.
     /// </summary>
     /// <remarks>Thread-safe.</remarks>
     public void Dispose()
@@ -413,12 +427,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
         // counted when it comes back (see OnReturnedAfterClose).
         int freeAtClose = _freeList.Close(_slots);
         int outstanding = _capacity - freeAtClose - RetireCaches();
-
-        // Returns that beat this line have already counted down from 0; see OnReturnedAfterClose.
-        if (Interlocked.Add(ref _pendingReturns, outstanding) == 0)
-        {
-            _memory.Dispose();
-        }
+        _memory.Close(outstanding);
     }
 
     /// <inheritdoc/>
@@ -439,16 +448,15 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
     /// <summary>The metadata slot of buffer <paramref name="index"/>; the index must be in range.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ref BufferSlot SlotAt(int index) =>
-        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), (nint)(uint)index);
+    internal ref BufferSlot SlotAt(int index) => ref _slots[index];
 
     /// <summary>The slot of buffer <paramref name="index"/> if <paramref name="token"/> still owns it.</summary>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ref BufferSlot OwnedSlot(int index, uint token)
+    internal ref BufferSlot OwnedSlot(int index, ulong token)
     {
-        ref BufferSlot slot = ref SlotAt(index);
-        if (slot.State != token)
+        ref BufferSlot slot = ref _slots[index];
+        if (Volatile.Read(ref slot.State) != token)
         {
             ThrowStale(index, token);
         }
@@ -460,9 +468,12 @@ public sealed unsafe partial class NetBufPool : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Span<byte> CreateSpan(int index, int start, int length)
     {
-        // Sound: callers pass a validated index (< capacity) and a range inside the buffer
-        // (start + length <= BufferLength, the metadata invariant), and hold a token that owns the
-        // buffer, so the block cannot be freed while the span's owner is valid.
+        // Sound: callers pass a validated index (< capacity) and a range inside the buffer: start
+        // and length come from one read of the region word, and every value ever stored there was
+        // checked to fit the buffer (see RegionWord), or from checks against BufferLength. The
+        // caller held a token that owned the buffer when it checked, and the block is not freed
+        // while any buffer is out, so the memory is mapped; a stale handle that raced its check
+        // gets a span of a buffer it no longer owns, never one outside the block.
         return new Span<byte>(_block + ((nint)index * _stride) + start, length);
     }
 
@@ -480,19 +491,32 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <summary>The address of buffer <paramref name="index"/>'s first byte.</summary>
     internal nint BufferAddress(int index) => (nint)(_block + ((nint)index * _stride));
 
+    /// <summary>Sets buffer <paramref name="index"/>'s generation (tests only: to reach generations a test could not count up to).</summary>
+    /// <exception cref="InvalidOperationException">The buffer is not free.</exception>
+    internal void SetGenerationForTesting(int index, ulong generation)
+    {
+        ref BufferSlot slot = ref _slots[index];
+        if (BufferToken.KindOf(slot.State) != BufferKind.Free)
+        {
+            ThrowHelper.ThrowInvalidOperation("Only a free buffer's generation can be set.");
+        }
+
+        slot.State = BufferToken.Make(generation, BufferKind.Free);
+    }
+
     /// <summary>Moves buffer <paramref name="index"/> from the owner holding <paramref name="token"/> to a new owner of <paramref name="kind"/>.</summary>
     /// <returns>The new owner's token.</returns>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal uint Transfer(int index, uint token, BufferKind kind)
+    internal ulong Transfer(int index, ulong token, BufferKind kind)
     {
         if (BufferToken.KindOf(token) == BufferKind.Owned)
         {
             return TransferOwned(index, token, kind);
         }
 
-        uint next = BufferToken.Next(token, kind);
-        if (Interlocked.CompareExchange(ref SlotAt(index).State, next, token) != token)
+        ulong next = BufferToken.Next(token, kind);
+        if (Interlocked.CompareExchange(ref _slots[index].State, next, token) != token)
         {
             // Boxes and pointers can be copied across threads: exactly one copy's CAS wins.
             ThrowStale(index, token);
@@ -504,38 +528,37 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <summary><see cref="Transfer"/> from an Owned token: a plain compare and write.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private uint TransferOwned(int index, uint token, BufferKind kind)
+    internal ulong TransferOwned(int index, ulong token, BufferKind kind)
     {
-        // An Owned token is held only by NetBuf handles, and a NetBuf is a ref struct: all its
-        // copies live on one thread's stack, so no other thread can hold this token and a plain
-        // compare and write cannot race a rightful owner. (A stale handle elsewhere holds an
-        // older token, so its CAS fails whatever this write does.)
-        ref uint state = ref SlotAt(index).State;
+        // An Owned token is held only by NetBuf handles (and NetBufBatch entries), both ref
+        // structs: all copies live on one thread's stack, so no other thread can hold this token
+        // and a plain compare and write cannot race a rightful owner. (A stale handle elsewhere
+        // holds an older token, so its CAS fails whatever this write does.)
+        ref ulong state = ref _slots[index].State;
         if (state != token)
         {
             ThrowStale(index, token);
         }
 
-        uint next = BufferToken.Next(token, kind);
-        state = next;
+        ulong next = BufferToken.Next(token, kind);
+        Volatile.Write(ref state, next);
         return next;
     }
 
     /// <summary>Lends buffer <paramref name="index"/> as a pointer.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
-    internal NetBufPtr Lend(int index, uint token)
+    internal NetBufPtr Lend(int index, ulong token)
     {
-        uint lent = Transfer(index, token, BufferKind.Lent);
+        ulong lent = Transfer(index, token, BufferKind.Lent);
 
         // Still exclusively ours: only the holder of the pointer we are about to return can change it.
-        ref BufferSlot slot = ref SlotAt(index);
-        return new NetBufPtr(BufferAddress(index), index, lent, slot.Offset, slot.HeaderLength, slot.PacketLength);
+        return MakePointer(index, lent, _slots[index].Regions);
     }
 
     /// <summary>Returns buffer <paramref name="index"/> to the pool.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale (a second dispose).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Return(int index, uint token)
+    internal void Return(int index, ulong token)
     {
         // The state change comes first: it is what makes a second return impossible, so a
         // buffer can never be put back twice.
@@ -551,7 +574,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// </summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale (a second dispose).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void ReturnOwned(int index, uint token, ThreadCache cache)
+    internal void ReturnOwned(int index, ulong token, ThreadCache cache)
     {
         _ = TransferOwned(index, token, BufferKind.Free);
         PushToCache(cache, index);
@@ -559,21 +582,23 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
     /// <summary>Marks a popped buffer as owned by a new handle of <paramref name="kind"/>, with empty regions.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private uint Acquire(int index, BufferKind kind)
+    internal ulong Acquire(int index, BufferKind kind)
     {
-        ref BufferSlot slot = ref SlotAt(index);
-        uint token = BufferToken.Next(slot.State, kind);
-
-        // Offset = default headroom, header and packet lengths = 0, in one store.
-        slot.Regions = BitConverter.IsLittleEndian ? _defaultHeadroom : (ulong)_defaultHeadroom << 48;
+        ref BufferSlot slot = ref _slots[index];
+        ulong token = BufferToken.Next(slot.State, kind);
+        slot.Regions = _defaultRegions;
 
         // A plain write is enough: the buffer was popped by this thread alone, and a stale
         // handle's CAS on a free state word always fails (no handle holds a free token).
-        slot.State = token;
+        Volatile.Write(ref slot.State, token);
         return token;
     }
 
-    private PointerCheck TryRestore(NetBufPtr bufPtr, out uint token)
+    /// <summary>A pointer to buffer <paramref name="index"/>, lent with state <paramref name="lent"/>.</summary>
+    private NetBufPtr MakePointer(int index, ulong lent, ulong regions) =>
+        new(BufferAddress(index), index, lent ^ _pointerSalt, regions);
+
+    private PointerCheck TryRestore(NetBufPtr bufPtr, out ulong token)
     {
         token = 0;
         PointerCheck check = CheckFromThisPool(bufPtr);
@@ -582,9 +607,9 @@ public sealed unsafe partial class NetBufPool : IDisposable
             return check;
         }
 
-        uint lent = bufPtr.Token;
-        uint owned = BufferToken.Next(lent, BufferKind.Owned);
-        if (Interlocked.CompareExchange(ref SlotAt(bufPtr.BufferIndex).State, owned, lent) != lent)
+        ulong lent = bufPtr.Token ^ _pointerSalt;
+        ulong owned = BufferToken.Next(lent, BufferKind.Owned);
+        if (Interlocked.CompareExchange(ref _slots[bufPtr.BufferIndex].State, owned, lent) != lent)
         {
             return PointerCheck.Stale;
         }
@@ -611,19 +636,27 @@ public sealed unsafe partial class NetBufPool : IDisposable
         return PointerCheck.Valid;
     }
 
-    private void OnReturnedAfterClose()
+    /// <summary>A buffer came back after the pool closed: one reference less on the block.</summary>
+    private void OnReturnedAfterClose() => _memory.Release();
+
+    /// <summary>Counts the buffers still out after the pool closed, for <see cref="InUse"/>: the non-free slots.</summary>
+    private int CountOutstandingAfterClose()
     {
-        // Counts down from 0 if Dispose has not added the outstanding count yet; only the last
-        // of all the returns and that addition can bring it to 0, so the block is freed once.
-        if (Interlocked.Decrement(ref _pendingReturns) == 0)
+        int outstanding = 0;
+        for (int i = 0; i < _capacity; i++)
         {
-            _memory.Dispose();
+            if (BufferToken.KindOf(Volatile.Read(ref _slots[i].State)) != BufferKind.Free)
+            {
+                outstanding++;
+            }
         }
+
+        return outstanding;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowExhausted() =>
-        ThrowHelper.ThrowInvalidOperation(
+        throw new NetBufPoolExhaustedException(
             $"{_name} is exhausted: all {_capacity} buffers of {_bufferLength} bytes are in use. " +
             "Use TryAlloc to handle this without an exception, or create the pool with a larger capacity.");
 
@@ -632,7 +665,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
         ThrowHelper.ThrowObjectDisposed(_name, $"{_name} is disposed: no buffer can be allocated from it.");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowStale(int index, uint token)
+    private void ThrowStale(int index, ulong token)
     {
         BufferKind kind = BufferToken.KindOf(token);
         string handle = kind switch
@@ -641,7 +674,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
             BufferKind.Lent => nameof(NetBufPtr),
             _ => nameof(NetBuf),
         };
-        string now = BufferToken.KindOf(Volatile.Read(ref SlotAt(index).State)) == BufferKind.Free
+        string now = BufferToken.KindOf(Volatile.Read(ref _slots[index].State)) == BufferKind.Free
             ? "it was disposed and the buffer is back in the pool"
             : "its buffer was disposed or handed on through another copy of the handle and has another owner now";
         ThrowHelper.ThrowObjectDisposed(
@@ -649,6 +682,10 @@ public sealed unsafe partial class NetBufPool : IDisposable
             $"This {handle} of {_name} (buffer {index}) is no longer valid: {now}. " +
             "A NetBuf is a handle: pass it by ref to a method that takes ownership.");
     }
+
+    /// <summary>Throws for a handle found stale right after it wrote the buffer's regions (it raced the buffer's return).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void ThrowStaleAfterWrite(int index, ulong token) => ThrowStale(index, token);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowInvalidPointer(NetBufPtr bufPtr, PointerCheck check)
@@ -659,13 +696,15 @@ public sealed unsafe partial class NetBufPool : IDisposable
                 ThrowHelper.ThrowArgument(nameof(bufPtr), "The NetBufPtr is null (default).");
                 break;
             case PointerCheck.Foreign:
-                ThrowHelper.ThrowArgument(
-                    nameof(bufPtr),
-                    $"{bufPtr} was not lent by {_name}: it is not on one of its buffer boundaries.");
+                ulong offset = (ulong)(bufPtr.BufferAddress - (nint)_block);
+                string why = offset >= (ulong)_capacity * (ulong)_stride
+                    ? "its address lies outside this pool's block (it belongs to another pool, or to none)"
+                    : "its address, index or kind does not match one of this pool's lendings (forged or corrupted)";
+                ThrowHelper.ThrowArgument(nameof(bufPtr), $"{bufPtr} was not lent by {_name}: {why}.");
                 break;
             default:
                 ThrowHelper.ThrowInvalidOperation(
-                    $"{bufPtr} is no longer lent: it was already restored with FromBufPtr (or is a stale copy).");
+                    $"{bufPtr} is no longer lent: it was already restored with FromBufPtr or freed (or is a stale copy).");
                 break;
         }
     }

@@ -41,4 +41,10 @@ public sealed class NetBufPoolOptions
 
     /// <summary>A name for exception messages and diagnostics; by default <c>NetBufPool#N</c>.</summary>
     public string? Name { get; init; }
+
+    /// <summary>Bytes of metadata per buffer: 64 (one cache line each); 32 only for the benchmark that measures what the shared lines cost.</summary>
+    internal int SlotStride { get; init; } = Internal.SlotTable.SlotSize;
+
+    /// <summary>Makes the thread caches use the symmetric-fence handshake even where the process-wide barrier is real (tests).</summary>
+    internal bool ForceOwnerFence { get; init; }
 }

@@ -18,20 +18,16 @@ namespace NetBufNative;
 public readonly unsafe struct NetBufPtr : IEquatable<NetBufPtr>
 {
     private readonly nint _buffer;
+    private readonly ulong _token;
+    private readonly ulong _regions;
     private readonly int _index;
-    private readonly uint _token;
-    private readonly ushort _offset;
-    private readonly ushort _headerLength;
-    private readonly ushort _packetLength;
 
-    internal NetBufPtr(nint buffer, int index, uint token, ushort offset, ushort headerLength, ushort packetLength)
+    internal NetBufPtr(nint buffer, int index, ulong token, ulong regions)
     {
         _buffer = buffer;
         _index = index;
         _token = token;
-        _offset = offset;
-        _headerLength = headerLength;
-        _packetLength = packetLength;
+        _regions = regions;
     }
 
     /// <summary>Whether this is the default (null) pointer.</summary>
@@ -44,35 +40,37 @@ public readonly unsafe struct NetBufPtr : IEquatable<NetBufPtr>
     public int BufferIndex => _index;
 
     /// <summary>The address of the header region's first byte: the frame as it goes on the wire starts here.</summary>
-    public nint HeaderAddress => _buffer + _offset;
+    public nint HeaderAddress => _buffer + Offset;
 
     /// <summary>The header region's length.</summary>
-    public int HeaderLength => _headerLength;
+    public int HeaderLength => Internal.RegionWord.HeaderLength(_regions);
 
     /// <summary>The address of the packet region's first byte (the original's <c>packet()</c>).</summary>
-    public nint PacketAddress => _buffer + _offset + _headerLength;
+    public nint PacketAddress => _buffer + Offset + HeaderLength;
 
     /// <summary>The packet region's length (the original's <c>packet_len()</c>).</summary>
-    public int PacketLength => _packetLength;
+    public int PacketLength => Internal.RegionWord.PacketLength(_regions);
 
     /// <summary>
     /// The packet region as a span. Unchecked: valid only while the buffer is lent and its pool
     /// alive, like the address it is made from. Empty for a null pointer.
     /// </summary>
-    public Span<byte> Packet => IsNull ? default : new Span<byte>((void*)PacketAddress, _packetLength);
+    public Span<byte> Packet => IsNull ? default : new Span<byte>((void*)PacketAddress, PacketLength);
 
     /// <summary>The header and packet regions as one span; unchecked like <see cref="Packet"/>.</summary>
-    public Span<byte> PacketWithHeader => IsNull ? default : new Span<byte>((void*)HeaderAddress, _headerLength + _packetLength);
+    public Span<byte> PacketWithHeader => IsNull ? default : new Span<byte>((void*)HeaderAddress, HeaderLength + PacketLength);
 
-    /// <summary>The state word the buffer was lent with.</summary>
-    internal uint Token => _token;
+    /// <summary>The state word the buffer was lent with, salted by its pool.</summary>
+    internal ulong Token => _token;
+
+    /// <summary>The header's offset in the buffer (the headroom).</summary>
+    private int Offset => Internal.RegionWord.Offset(_regions);
 
     /// <summary>Whether both are the same lending of the same buffer.</summary>
     /// <param name="other">The other pointer.</param>
     /// <returns><see langword="true"/> when they are equal.</returns>
     public bool Equals(NetBufPtr other) =>
-        _buffer == other._buffer && _index == other._index && _token == other._token &&
-        _offset == other._offset && _headerLength == other._headerLength && _packetLength == other._packetLength;
+        _buffer == other._buffer && _index == other._index && _token == other._token && _regions == other._regions;
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is NetBufPtr other && Equals(other);
@@ -82,7 +80,7 @@ public readonly unsafe struct NetBufPtr : IEquatable<NetBufPtr>
 
     /// <inheritdoc/>
     public override string ToString() =>
-        IsNull ? "NetBufPtr(null)" : $"NetBufPtr(buffer {_index} at 0x{_buffer:x}, packet {_packetLength} bytes at +{_offset + _headerLength})";
+        IsNull ? "NetBufPtr(null)" : $"NetBufPtr(buffer {_index} at 0x{_buffer:x}, packet {PacketLength} bytes at +{Offset + HeaderLength})";
 
     /// <summary>Whether two pointers are equal.</summary>
     /// <param name="left">One pointer.</param>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using NetBufNative.Internal;
 
 namespace NetBufNative.Internal;
 
@@ -7,15 +6,21 @@ namespace NetBufNative.Internal;
 /// A <see cref="MemoryManager{T}"/> over one pool buffer's native memory, so that the buffer can
 /// be a <see cref="Memory{T}"/> (for <see cref="NetBufMemoryPool"/>, <see cref="NetBufWriter"/> and
 /// <see cref="NetBuf.PacketMemory"/>). One per buffer, made on first use and reused for every later
-/// rental, so steady-state use allocates nothing. Pinning is free: the memory never moves.
+/// rental, so steady-state use allocates nothing.
 /// </summary>
+/// <remarks>
+/// <see cref="GetSpan"/> and <see cref="Pin"/> refuse a buffer that is back in its pool. A pin holds
+/// a reference on the pool's native block, so the block is not freed (even after the pool is
+/// disposed) until every <see cref="MemoryHandle"/> is disposed: sockets and streams pin memory for
+/// asynchronous I/O, and the kernel may still be writing through that address.
+/// </remarks>
 internal sealed unsafe class BufferMemoryManager : MemoryManager<byte>
 {
     private readonly NetBufPool _pool;
     private readonly int _index;
 
     /// <summary>The token of the current <see cref="NetBufMemoryPool"/> rental, or 0 when not rented.</summary>
-    private uint _rentalToken;
+    private ulong _rentalToken;
 
     public BufferMemoryManager(NetBufPool pool, int index)
     {
@@ -23,22 +28,20 @@ internal sealed unsafe class BufferMemoryManager : MemoryManager<byte>
         _index = index;
     }
 
-    /// <summary>Starts a <see cref="NetBufMemoryPool"/> rental of the (boxed) buffer.</summary>
-    public void BeginRental(uint boxedToken) => _rentalToken = boxedToken;
+    /// <summary>Starts a <see cref="NetBufMemoryPool"/> rental of the (boxed) buffer, which the caller has just allocated.</summary>
+    public void BeginRental(ulong boxedToken) => Volatile.Write(ref _rentalToken, boxedToken);
 
     /// <inheritdoc/>
     /// <exception cref="ObjectDisposedException">The buffer is free (returned to its pool).</exception>
     public override Span<byte> GetSpan()
     {
-        if (BufferToken.KindOf(Volatile.Read(ref _pool.SlotAt(_index).State)) == BufferKind.Free)
-        {
-            ThrowHelper.ThrowObjectDisposed(nameof(IMemoryOwner<byte>), $"Buffer {_index} of {_pool.Name} was returned to its pool.");
-        }
-
+        ThrowIfReturned();
         return _pool.CreateSpan(_index, 0, _pool.BufferLength);
     }
 
     /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="elementIndex"/> is outside the buffer.</exception>
+    /// <exception cref="ObjectDisposedException">The buffer is free (returned to its pool), or the pool's memory is freed.</exception>
     public override MemoryHandle Pin(int elementIndex = 0)
     {
         if ((uint)elementIndex > (uint)_pool.BufferLength)
@@ -46,26 +49,50 @@ internal sealed unsafe class BufferMemoryManager : MemoryManager<byte>
             ThrowHelper.ThrowArgumentOutOfRange(nameof(elementIndex), elementIndex, "The index must be inside the buffer.");
         }
 
-        // Native memory never moves: the handle needs no GC pin and Unpin has nothing to undo.
+        // Reference first, check second: once the reference is held the block cannot be freed,
+        // and if the buffer was already free we give the reference back and refuse.
+        if (!_pool.Memory.TryAddReference())
+        {
+            ThrowHelper.ThrowObjectDisposed(nameof(IMemoryOwner<byte>), $"The memory of {_pool.Name} has been freed.");
+        }
+
+        if (BufferToken.KindOf(Volatile.Read(ref _pool.SlotAt(_index).State)) == BufferKind.Free)
+        {
+            _pool.Memory.Release();
+            ThrowReturned();
+        }
+
+        // Native memory never moves: the handle needs no GC pin; its Dispose calls Unpin, which
+        // releases the block reference taken above.
         return new MemoryHandle((byte*)_pool.BufferAddress(_index) + elementIndex, default, this);
     }
 
     /// <inheritdoc/>
-    public override void Unpin()
-    {
-    }
+    public override void Unpin() => _pool.Memory.Release();
 
     /// <summary>Ends the rental: returns the buffer to the pool.</summary>
     /// <exception cref="ObjectDisposedException">The rental was already disposed.</exception>
     protected override void Dispose(bool disposing)
     {
-        uint token = _rentalToken;
-        if (token == 0)
+        // One CAS from the token read to 0: of two racing disposes exactly one wins, and a
+        // dispose that read an old rental's token can never clear a newer rental's.
+        ulong token = Volatile.Read(ref _rentalToken);
+        if (token == 0 || Interlocked.CompareExchange(ref _rentalToken, 0, token) != token)
         {
             ThrowHelper.ThrowObjectDisposed(nameof(IMemoryOwner<byte>), $"This rental of buffer {_index} of {_pool.Name} was already disposed.");
         }
 
-        _rentalToken = 0;
         _pool.Return(_index, token);
     }
+
+    private void ThrowIfReturned()
+    {
+        if (BufferToken.KindOf(Volatile.Read(ref _pool.SlotAt(_index).State)) == BufferKind.Free)
+        {
+            ThrowReturned();
+        }
+    }
+
+    private void ThrowReturned() =>
+        ThrowHelper.ThrowObjectDisposed(nameof(IMemoryOwner<byte>), $"Buffer {_index} of {_pool.Name} was returned to its pool.");
 }

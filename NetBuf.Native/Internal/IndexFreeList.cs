@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace NetBufNative.Internal;
 
 /// <summary>
-/// A lock-free Treiber stack of buffer indices. The links live in <see cref="BufferSlot.Next"/>;
+/// A lock-free Treiber stack of buffer indices. The links live in the slots' <see cref="BufferSlot.NextLink"/>;
 /// the head is one 64-bit word: the top index in the low 32 bits and a version tag in the high 32
 /// bits. .NET has no double-width CAS, so the tag shares the word with the index; every successful
 /// CAS bumps it (<see cref="IFreeListPolicy.NextTag"/>), so a thread that read head A, slept while
@@ -27,29 +27,26 @@ internal struct IndexFreeList<TPolicy>
 
     private PaddedHead _head;
 
-    /// <summary>Links slots 0..count-1 into the list, 0 on top. Not thread-safe: call before publishing.</summary>
-    public void Initialize(BufferSlot[] slots, int count)
+    /// <summary>
+    /// Starts the list over a table of zeroed slots, which already link 0, 1, ..., capacity-1
+    /// (see <see cref="BufferSlot"/>), with 0 on top. Not thread-safe: call before publishing.
+    /// </summary>
+    public void Initialize(SlotTable slots)
     {
-        for (int i = 0; i < count; i++)
-        {
-            slots[i].Next = i + 1 < count ? i + 1 : Empty;
-            slots[i].Depth = count - i;
-        }
-
-        Volatile.Write(ref _head.Value, count > 0 ? 0 : Empty & IndexMask);
+        Volatile.Write(ref _head.Value, slots.Capacity > 0 ? 0 : Empty & IndexMask);
     }
 
     /// <summary>Pops the top index.</summary>
     /// <returns>The index, or <see cref="Empty"/>, or <see cref="Closed"/>.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Pop(BufferSlot[] slots) => Pop(slots, out _);
+    public int Pop(SlotTable slots) => Pop(slots, out _);
 
     /// <summary>Pops the top index, and tells how many the list held just before.</summary>
     /// <param name="slots">The metadata holding the links.</param>
     /// <param name="countBefore">The list's length before the pop (its depth at the popped node); 0 when nothing was popped.</param>
     /// <returns>The index, or <see cref="Empty"/>, or <see cref="Closed"/>.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Pop(BufferSlot[] slots, out int countBefore)
+    public int Pop(SlotTable slots, out int countBefore)
     {
         ref long head = ref _head.Value;
         long observed = Volatile.Read(ref head);
@@ -63,8 +60,8 @@ internal struct IndexFreeList<TPolicy>
             }
 
             // Read with the link, from the same slot; valid if the CAS below succeeds.
-            countBefore = Volatile.Read(ref SlotAt(slots, index).Depth);
-            int next = Volatile.Read(ref SlotAt(slots, index).Next);
+            countBefore = DepthOf(slots, index);
+            int next = NextOf(slots, index);
             TPolicy.BeforeCompareExchange();
             long desired = TPolicy.NextTag(observed) | (uint)next;
             long actual = Interlocked.CompareExchange(ref head, desired, observed);
@@ -80,11 +77,10 @@ internal struct IndexFreeList<TPolicy>
     /// <summary>Pushes <paramref name="index"/>, which the caller owns exclusively.</summary>
     /// <returns><see langword="false"/> when the list is closed; the index was not pushed.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryPush(BufferSlot[] slots, int index)
+    public bool TryPush(SlotTable slots, int index)
     {
         ref long head = ref _head.Value;
-        ref BufferSlot slot = ref SlotAt(slots, index);
-        long observed = Volatile.Read(ref head);
+                long observed = Volatile.Read(ref head);
         while (true)
         {
             int top = (int)observed;
@@ -94,8 +90,8 @@ internal struct IndexFreeList<TPolicy>
             }
 
             // Plain writes: the CAS below is a full fence that publishes them with the new head.
-            slot.Next = top;
-            slot.Depth = top < 0 ? 1 : Volatile.Read(ref SlotAt(slots, top).Depth) + 1;
+            SetNext(slots, index, top);
+            SetDepth(slots, index, top < 0 ? 1 : DepthOf(slots, top) + 1);
             TPolicy.BeforeCompareExchange();
             long desired = TPolicy.NextTag(observed) | (uint)index;
             long actual = Interlocked.CompareExchange(ref head, desired, observed);
@@ -117,7 +113,7 @@ internal struct IndexFreeList<TPolicy>
     /// <param name="destination">Receives the popped indices, top first.</param>
     /// <param name="allOrNothing">Pop nothing unless the list holds enough to fill <paramref name="destination"/>.</param>
     /// <returns>How many were popped (0 when empty or, all-or-nothing, too short), or <see cref="Closed"/>.</returns>
-    public int PopBatch(BufferSlot[] slots, Span<int> destination, bool allOrNothing)
+    public int PopBatch(SlotTable slots, Span<int> destination, bool allOrNothing)
     {
         ref long head = ref _head.Value;
         long observed = Volatile.Read(ref head);
@@ -135,7 +131,7 @@ internal struct IndexFreeList<TPolicy>
             while (count < destination.Length && next >= 0)
             {
                 destination[count++] = next;
-                next = Volatile.Read(ref SlotAt(slots, next).Next);
+                next = NextOf(slots, next);
             }
 
             if (allOrNothing && count < destination.Length)
@@ -167,7 +163,7 @@ internal struct IndexFreeList<TPolicy>
     /// them into a chain first, then publishes the chain. <paramref name="indices"/>[0] ends on top.
     /// </summary>
     /// <returns><see langword="false"/> when the list is closed; nothing was pushed.</returns>
-    public bool TryPushBatch(BufferSlot[] slots, ReadOnlySpan<int> indices)
+    public bool TryPushBatch(SlotTable slots, ReadOnlySpan<int> indices)
     {
         if (indices.IsEmpty)
         {
@@ -176,12 +172,11 @@ internal struct IndexFreeList<TPolicy>
 
         for (int i = 0; i < indices.Length - 1; i++)
         {
-            SlotAt(slots, indices[i]).Next = indices[i + 1];
+            SetNext(slots, indices[i], indices[i + 1]);
         }
 
         ref long head = ref _head.Value;
-        ref BufferSlot last = ref SlotAt(slots, indices[^1]);
-        long observed = Volatile.Read(ref head);
+                long observed = Volatile.Read(ref head);
         while (true)
         {
             int top = (int)observed;
@@ -190,11 +185,11 @@ internal struct IndexFreeList<TPolicy>
                 return false;
             }
 
-            last.Next = top;
-            int below = top < 0 ? 0 : Volatile.Read(ref SlotAt(slots, top).Depth);
+            SetNext(slots, indices[^1], top);
+            int below = top < 0 ? 0 : DepthOf(slots, top);
             for (int i = 0; i < indices.Length; i++)
             {
-                SlotAt(slots, indices[i]).Depth = below + indices.Length - i;
+                SetDepth(slots, indices[i], below + indices.Length - i);
             }
 
             TPolicy.BeforeCompareExchange();
@@ -210,7 +205,7 @@ internal struct IndexFreeList<TPolicy>
     }
 
     /// <summary>How many indices the list holds: a consistent snapshot (0 once closed).</summary>
-    public readonly int Count(BufferSlot[] slots)
+    public readonly int Count(SlotTable slots)
     {
         long observed = Volatile.Read(in _head.Value);
         while (true)
@@ -222,7 +217,7 @@ internal struct IndexFreeList<TPolicy>
             }
 
             // The depth is valid only if the node was still on top after reading it.
-            int depth = Volatile.Read(ref SlotAt(slots, top).Depth);
+            int depth = DepthOf(slots, top);
             long again = Volatile.Read(in _head.Value);
             if (again == observed)
             {
@@ -234,11 +229,11 @@ internal struct IndexFreeList<TPolicy>
     }
 
     /// <summary>
-    /// Closes the list: from now on <see cref="Pop(BufferSlot[])"/> returns <see cref="Closed"/> and
+    /// Closes the list: from now on <see cref="Pop(SlotTable)"/> returns <see cref="Closed"/> and
     /// <see cref="TryPush"/> returns false. The indices it held stay where they are.
     /// </summary>
     /// <returns>How many indices the list held when it closed, or -1 if it was closed already.</returns>
-    public int Close(BufferSlot[] slots)
+    public int Close(SlotTable slots)
     {
         ref long head = ref _head.Value;
         long observed = Volatile.Read(ref head);
@@ -255,19 +250,37 @@ internal struct IndexFreeList<TPolicy>
             if (actual == observed)
             {
                 // Nobody pops a closed list, so the old top's depth can no longer change.
-                return top < 0 ? 0 : Volatile.Read(ref SlotAt(slots, top).Depth);
+                return top < 0 ? 0 : DepthOf(slots, top);
             }
 
             observed = actual;
         }
     }
 
-    /// <summary>
-    /// Element access without a bounds check. Sound because every index that reaches it is
-    /// either one the head or a link held (always 0..capacity-1: only valid indices are ever
-    /// pushed) or one the pool validated.
-    /// </summary>
+    /// <summary>The next index below <paramref name="index"/>, or <see cref="Empty"/> at the bottom.</summary>
+    /// <remarks>
+    /// Links are stored relative to the slot (see <see cref="BufferSlot"/>). Every index that reaches
+    /// these accessors is one the head or a link held or one the pool validated, so it is in range;
+    /// a link read from a node another thread just popped may be garbage, but the tagged CAS that
+    /// would use it then fails. A garbage link is clamped to a valid index or Empty, so even the
+    /// bounded walks of <see cref="PopBatch"/> never index outside the table.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ref BufferSlot SlotAt(BufferSlot[] slots, int index) =>
-        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(slots), (nint)(uint)index);
+    private static int NextOf(SlotTable slots, int index)
+    {
+        long next = (long)index + 1 + Volatile.Read(ref slots[index].NextLink);
+        return (ulong)next < (ulong)slots.Capacity ? (int)next : Empty;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SetNext(SlotTable slots, int index, int next) =>
+        slots[index].NextLink = (next < 0 ? slots.Capacity : next) - index - 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DepthOf(SlotTable slots, int index) =>
+        slots.Capacity - index - Volatile.Read(ref slots[index].DepthLink);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SetDepth(SlotTable slots, int index, int depth) =>
+        slots[index].DepthLink = slots.Capacity - index - depth;
 }
