@@ -80,7 +80,7 @@ internal struct IndexFreeList<TPolicy>
     public bool TryPush(SlotTable slots, int index)
     {
         ref long head = ref _head.Value;
-                long observed = Volatile.Read(ref head);
+        long observed = Volatile.Read(ref head);
         while (true)
         {
             int top = (int)observed;
@@ -176,7 +176,7 @@ internal struct IndexFreeList<TPolicy>
         }
 
         ref long head = ref _head.Value;
-                long observed = Volatile.Read(ref head);
+        long observed = Volatile.Read(ref head);
         while (true)
         {
             int top = (int)observed;
