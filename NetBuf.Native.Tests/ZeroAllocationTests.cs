@@ -30,6 +30,23 @@ public sealed class ZeroAllocationTests(int cacheSize)
             _ = buf.PacketWithHeader.Length + buf.Header.Length + buf.RawBuffer.Length;
         }),
         ("PacketMemory+PacketSequence", static pool => { using var buf = pool.Alloc(); _ = buf.PacketMemory.Length + buf.PacketSequence.Length; }),
+        ("worker Alloc+Dispose", static pool =>
+        {
+            using var worker = pool.OpenWorker();
+            for (int i = 0; i < 4; i++)
+            {
+                using var buf = worker.Alloc();
+                buf.Append(64).Fill(2);
+            }
+        }),
+        ("worker batch of 32", static pool =>
+        {
+            using var worker = pool.OpenWorker();
+            using var batch = worker.AllocBatch(NetBufBatch.MaxCount);
+            var taken = batch.Take(3);
+            batch.Add(ref taken);
+            batch[0].Append(10);
+        }),
         ("bulk of 32", static pool =>
         {
             Span<NetBufPtr> ring = stackalloc NetBufPtr[32];

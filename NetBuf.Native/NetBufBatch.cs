@@ -73,15 +73,22 @@ public ref struct NetBufBatch : IDisposable
         return new NetBuf(_pool!, _indices[index], token, _cache);
     }
 
-    /// <summary>Moves <paramref name="buffer"/> into the batch; the variable holds nothing afterwards.</summary>
+    /// <summary>Moves <paramref name="buffer"/> into the batch (as a new last entry, or when the batch is full
+    /// into an entry moved out by <see cref="Take"/>); the variable holds nothing afterwards.</summary>
     /// <param name="buffer">An owned buffer of the batch's pool (any pool if the batch has none yet).</param>
-    /// <exception cref="InvalidOperationException">The batch is full, the buffer belongs to another pool, the handle holds no buffer, or it is a view.</exception>
+    /// <exception cref="InvalidOperationException">The batch is full (no entry free), the buffer belongs to another pool, the handle holds no buffer, or it is a view.</exception>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     public void Add(ref NetBuf buffer)
     {
-        if (_count == MaxCount)
+        // Append, or when the batch is full reuse an entry moved out by Take.
+        int entry = _count;
+        if (entry == MaxCount)
         {
-            ThrowHelper.ThrowInvalidOperation($"The batch is full: it holds at most {MaxCount} buffers.");
+            entry = ((ReadOnlySpan<ulong>)_tokens).IndexOf(0ul);
+            if (entry < 0)
+            {
+                ThrowHelper.ThrowInvalidOperation($"The batch is full: it holds at most {MaxCount} buffers.");
+            }
         }
 
         NetBufPool pool = buffer.TakeOwnership(out int index, out ulong token);
@@ -94,9 +101,9 @@ public ref struct NetBufBatch : IDisposable
             ThrowHelper.ThrowInvalidOperation($"{buffer.ToString()} belongs to {pool.Name}, this batch to {_pool.Name}: a batch holds buffers of one pool.");
         }
 
-        _indices[_count] = index;
-        _tokens[_count] = token;
-        _count++;
+        _indices[entry] = index;
+        _tokens[entry] = token;
+        _count = Math.Max(_count, entry + 1);
         buffer = default;
     }
 

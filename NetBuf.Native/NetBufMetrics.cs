@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using NetBufNative.Internal;
 
 namespace NetBufNative;
 
@@ -10,7 +11,10 @@ namespace NetBufNative;
 /// (<c>AddMeter("NetBuf.Native")</c>) or a <see cref="MeterListener"/>.
 /// </summary>
 /// <remarks>Thread-safe. Pools register when created and unregister when disposed; an abandoned
-/// pool is held weakly and disappears when collected.</remarks>
+/// pool is held weakly and disappears when collected. <c>netbuf.pool.leaked_blocks</c> and
+/// <c>netbuf.pool.leaked_bytes</c> (process-wide, untagged) count the blocks of pools that were
+/// collected without being disposed while buffers were still out: such a block is never freed,
+/// because a span or a device may still point into it.</remarks>
 public static class NetBufMetrics
 {
     /// <summary>The meter's name: the library's.</summary>
@@ -52,6 +56,8 @@ public static class NetBufMetrics
         meter.CreateObservableCounter("netbuf.pool.allocations", () => Observe(static s => s.TotalAllocations), "{buffer}", "Buffers allocated.");
         meter.CreateObservableCounter("netbuf.pool.frees", () => Observe(static s => s.TotalFrees), "{buffer}", "Buffers returned.");
         meter.CreateObservableCounter("netbuf.pool.allocation_failures", () => Observe(static s => s.AllocationFailures), "{allocation}", "Allocations that found the pool exhausted.");
+        meter.CreateObservableCounter("netbuf.pool.leaked_blocks", static () => PoolBlock.LeakedBlocks, "{block}", "Native blocks of pools collected without Dispose while buffers were still out: left allocated on purpose, since spans or devices may still use them.");
+        meter.CreateObservableCounter("netbuf.pool.leaked_bytes", static () => PoolBlock.LeakedBytes, "By", "Bytes of those leaked blocks.");
         return meter;
     }
 

@@ -213,7 +213,7 @@ public sealed class UsageSamples
             }
         };
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            Console.WriteLine($"{instrument.Name} {value} {tags[0].Value}"));
+            Console.WriteLine($"{instrument.Name} {value} {(tags.Length > 0 ? tags[0].Value : "process")}"));
         listener.Start();
         listener.RecordObservableInstruments();
         // end sample
