@@ -11,7 +11,9 @@ namespace NetBufNative;
 /// <remarks>
 /// <para>
 /// <see cref="Rent"/> hands out an <see cref="IMemoryOwner{T}"/> whose <see cref="Memory{T}"/> is
-/// one whole pool buffer. Its memory never moves, so <see cref="Memory{T}.Pin"/> is free. Each
+/// one whole pool buffer. Its memory never moves, so <see cref="Memory{T}.Pin"/> needs no GC pin; a
+/// pin holds the pool's native block until its <see cref="MemoryHandle"/> is disposed (even past the
+/// pool's disposal), and pinning a returned buffer throws <see cref="ObjectDisposedException"/>. Each
 /// buffer has one reusable owner object, made the first time the buffer is rented, so renting
 /// and disposing in steady state allocates nothing on the GC heap.
 /// </para>

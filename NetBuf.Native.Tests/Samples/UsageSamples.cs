@@ -85,6 +85,42 @@ public sealed class UsageSamples
     }
 
     [Test]
+    public void ProcessingLoop()
+    {
+        var device = new LoopbackDevice();
+        int processed = 0;
+        using var pool = new NetBufPool(capacity: 4096, bufferLength: 2048);
+
+        // sample: worker-loop
+        // On the thread that runs the loop: bind its cache once, then allocate without lookups.
+        using var worker = pool.OpenWorker();
+        for (int round = 0; round < 100; round++)
+        {
+            using var frame = worker.Alloc();         // same NetBuf, same checks as pool.Alloc()
+            frame.Append(64).Fill(0xAB);
+            device.Transmit(frame.PacketWithHeader);
+        }
+
+        // A burst at a time: one handshake for 32 buffers, no atomic operation per buffer.
+        using (var burst = worker.AllocBatch(32))
+        {
+            for (int i = 0; i < burst.Count; i++)
+            {
+                var buf = burst[i];                   // a view: read and write, not dispose
+                buf.Append(60).Clear();
+                processed++;
+            }
+
+            using var kept = burst.Take(0);           // move one out as an ordinary NetBuf
+        }                                             // the rest go back in one go
+        // end sample
+
+        Assert.That(device.Frames, Has.Count.EqualTo(100));
+        Assert.That(processed, Is.EqualTo(32));
+        Assert.That(pool.InUse, Is.Zero);
+    }
+
+    [Test]
     public void BuildWithHeadroom()
     {
         using var pool = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 64 });
@@ -227,6 +263,8 @@ public sealed class UsageSamples
         public List<byte[]> Frames { get; } = [];
 
         public void Transmit(nint address, int length) => Frames.Add(new ReadOnlySpan<byte>((void*)address, length).ToArray());
+
+        public void Transmit(ReadOnlySpan<byte> frame) => Frames.Add(frame.ToArray());
 
         public int Receive(nint address, int room)
         {
