@@ -20,6 +20,7 @@ internal static class BurstLatency
     {
         Console.WriteLine();
         Console.WriteLine("// * Burst latency: time per pair within a burst of 16 pairs, over all threads' bursts *");
+        Machine.Print();
         Console.WriteLine("| Pool | Threads | p50 | p99 | p99.9 | max |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         foreach (int threads in new[] { 2, 8 })

@@ -78,6 +78,17 @@ public class SingleThreadBenchmarks
         }
     }
 
+    [Benchmark(OperationsPerInvoke = Pairs, Description = "NetBufWorker, thread cache")]
+    public void NetBufWorkerCached()
+    {
+        // Opened once outside the loop, as a processing loop would: it binds this thread's cache.
+        using var worker = _cached.OpenWorker();
+        for (int i = 0; i < Pairs; i++)
+        {
+            using var buf = worker.Alloc();
+        }
+    }
+
     [Benchmark(OperationsPerInvoke = Pairs, Description = "NetBufPool, no cache")]
     public void NetBufPoolUncached()
     {

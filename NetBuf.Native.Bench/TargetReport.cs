@@ -3,90 +3,340 @@ using BenchmarkDotNet.Reports;
 
 namespace NetBufNative.Bench;
 
+/// <summary>One target of issue 8 with the ratio measured in one run.</summary>
+/// <param name="Target">What is measured, and the limit.</param>
+/// <param name="Ratio">The measured ratio (<see langword="null"/> when the rows were not run).</param>
+/// <param name="Limit">The target's limit.</param>
+/// <param name="Detail">How the ratio was obtained (the rounds, the worst row).</param>
+internal sealed record TargetResult(string Target, double? Ratio, double Limit, string Detail = "")
+{
+    /// <summary>Whether the ratio is at most the limit.</summary>
+    public bool Met => Ratio is double ratio && ratio <= Limit;
+
+    /// <summary>The ratio as printed.</summary>
+    public string Measured => Ratio is double ratio ? TargetReport.Format(ratio) + "x" : "not run";
+}
+
 /// <summary>
-/// Prints the performance targets (issue 3) with the ratios measured in this run, so anyone can
-/// check them with one command. A target missed is printed as missed, with its numbers.
+/// Prints the rows issue 8 asks for side by side (ratios to baselines measured in the same run),
+/// the metadata-layout evidence as its own table, and every target of the issue with its measured
+/// ratio and verdict, so anyone can check them with one command. A missed target is printed as
+/// missed, with its numbers. The machine line comes with every table.
 /// </summary>
 internal static class TargetReport
 {
-    public static void Print(IEnumerable<Summary> summaries)
+    private const string St = nameof(SingleThreadBenchmarks);
+    private const string Bulk = nameof(BulkBenchmarks);
+    private const string Mt = nameof(MultiThreadBenchmarks);
+    private const string Layout = nameof(SlotLayoutBenchmarks);
+    private const string Contention = nameof(ContentionBenchmarks);
+
+    /// <summary>Rows whose allocations belong to the BCL type measured, not to a NetBuf path.</summary>
+    private static readonly string[] AllocatingBaselines =
+        [nameof(SingleThreadBenchmarks.MemoryPoolShared), nameof(SingleThreadBenchmarks.ConcurrentStackPair)];
+
+    /// <summary>Prints the tables and the targets of one run; returns the targets (for <c>--repeat</c>).</summary>
+    public static IReadOnlyList<TargetResult> Print(IEnumerable<Summary> summaries)
     {
         var reports = summaries.SelectMany(s => s.Reports).Where(r => r.ResultStatistics is not null).ToList();
         if (reports.Count == 0)
         {
+            return [];
+        }
+
+        var run = new Run(reports);
+        PrintRows(run);
+        PrintRounds(run);
+        PrintLayout(run);
+        PrintThroughput(run);
+        var targets = Targets(run);
+        PrintTargets("Targets of issue 8 (ratios measured in this run)", targets);
+        return targets;
+    }
+
+    /// <summary>Prints the targets of several runs side by side with each one's spread (max / min).</summary>
+    public static void PrintRepeats(IReadOnlyList<IReadOnlyList<TargetResult>> runs)
+    {
+        if (runs.Count < 2 || runs[0].Count == 0)
+        {
             return;
         }
 
-        double? Mean(string type, string method, int? threads = null) =>
-            reports.FirstOrDefault(r =>
-                r.BenchmarkCase.Descriptor.Type.Name == type &&
-                r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method &&
-                (threads is null || Equals(r.BenchmarkCase.Parameters["Threads"], threads)))?.ResultStatistics!.Mean;
-
-        var rows = new List<(string Target, string Measured, bool? Met)>();
-        void Ratio(string target, double? value, double? baseline, double limit, bool atMost = true)
+        Header($"Targets over {runs.Count} runs of this process (spread = largest / smallest ratio)");
+        string runColumns = string.Concat(Enumerable.Range(1, runs.Count).Select(i => $" Run {i} |"));
+        Console.WriteLine($"| Target |{runColumns} Spread | Met in |");
+        Console.WriteLine("|---|" + string.Concat(Enumerable.Repeat("---:|", runs.Count)) + "---:|---:|");
+        foreach (string target in runs[0].Select(t => t.Target))
         {
-            if (value is null || baseline is null)
+            var results = runs.Select(r => r.FirstOrDefault(t => t.Target == target)).ToList();
+            var ratios = results.Where(t => t?.Ratio is not null).Select(t => t!.Ratio!.Value).ToList();
+            string spread = ratios.Count > 1 && ratios.Min() > 0 ? Format(ratios.Max() / ratios.Min()) + "x" : "-";
+            string cells = string.Concat(results.Select(t => $" {t?.Measured ?? "-"} |"));
+            Console.WriteLine($"| {target} |{cells} {spread} | {results.Count(t => t?.Met == true)}/{runs.Count} |");
+        }
+    }
+
+    internal static string Format(double value) => value.ToString(value >= 100 ? "0" : "0.00", CultureInfo.InvariantCulture);
+
+    private static string Ns(double? ns) => ns is double v ? v.ToString(v >= 100 ? "0" : "0.00", CultureInfo.InvariantCulture) + " ns" : "-";
+
+    private static string X(double? value, double? baseline) =>
+        value is double v && baseline is double b && b > 0 ? Format(v / b) + "x" : "-";
+
+    private static void Header(string title)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"// * {title} *");
+        Machine.Print();
+    }
+
+    private static void PrintRows(Run run)
+    {
+        Header("Issue 8 rows, one thread, 2048-byte buffers (time per pair or per buffer)");
+        Console.WriteLine("| Row | Time | Ratio | Baseline | Allocated |");
+        Console.WriteLine("|---|---:|---:|---|---:|");
+        const string ArrayPool = "ArrayPool<byte>.Shared pair";
+        const string AllocPair = "pool.Alloc() pair (same pool)";
+        void Row(string name, BenchmarkReport? report, BenchmarkReport? baseline, string baselineName)
+        {
+            if (report is null)
             {
                 return;
             }
 
-            double ratio = value.Value / baseline.Value;
-            rows.Add((target, ratio.ToString("0.00", CultureInfo.InvariantCulture) + "x", atMost ? ratio <= limit : ratio >= limit));
+            Console.WriteLine(
+                $"| {name} | {Ns(Run.Mean(report))} | {(baseline is null ? "-" : X(Run.Mean(report), Run.Mean(baseline)))} | " +
+                $"{(baseline is null ? "-" : baselineName)} | {Run.Allocated(report)} B |");
         }
 
-        const string St = nameof(SingleThreadBenchmarks);
-        double? arrayPool = Mean(St, nameof(SingleThreadBenchmarks.ArrayPoolShared));
-        double? cached = Mean(St, nameof(SingleThreadBenchmarks.NetBufPoolCached));
-        double? uncached = Mean(St, nameof(SingleThreadBenchmarks.NetBufPoolUncached));
-        double? locked = Mean(St, nameof(SingleThreadBenchmarks.LockedFreeListPair));
-        Ratio("1 thread, thread cache: <= 0.60x ArrayPool<byte>.Shared", cached, arrayPool, 0.60);
-        Ratio("1 thread, no cache: <= 1.00x ArrayPool<byte>.Shared", uncached, arrayPool, 1.00);
-        Ratio("1 thread, no cache: >= 2.5x faster than the lock-guarded list", locked, uncached, 2.5, atMost: false);
+        BenchmarkReport? arrayPool = run.Find(St, nameof(SingleThreadBenchmarks.ArrayPoolShared));
+        BenchmarkReport? twoCas = run.Find(St, nameof(SingleThreadBenchmarks.TwoCompareExchanges));
+        BenchmarkReport? allocPair = run.Find(Bulk, nameof(BulkBenchmarks.SinglePairs));
+        BenchmarkReport? ptrPair = run.Find(Bulk, nameof(BulkBenchmarks.PointerPairs));
+        BenchmarkReport? boxPair = run.Find(Bulk, nameof(BulkBenchmarks.BoxPairs));
+        Row("ArrayPool<byte>.Shared Rent+Return pair", arrayPool, arrayPool, ArrayPool);
+        Row("pool.Alloc()+Dispose pair", run.Find(St, nameof(SingleThreadBenchmarks.NetBufPoolCached)), arrayPool, ArrayPool);
+        Row("worker.Alloc()+Dispose pair (worker opened once)", run.Find(St, nameof(SingleThreadBenchmarks.NetBufWorkerCached)), arrayPool, ArrayPool);
+        Row("NetBufBox AllocBoxed()+Dispose pair", run.Find(St, nameof(SingleThreadBenchmarks.NetBufBoxCached)), arrayPool, ArrayPool);
+        Row("two CAS on one long (floor without a cache)", twoCas, arrayPool, ArrayPool);
+        Row("pool.Alloc()+Dispose pair, no cache", run.Find(St, nameof(SingleThreadBenchmarks.NetBufPoolUncached)), twoCas, "two-CAS floor");
+        Row("pool.Alloc()+Dispose pair (bulk pool)", allocPair, arrayPool, ArrayPool);
+        Row("worker.AllocBatch(32)+Dispose, per buffer", run.Find(Bulk, nameof(BulkBenchmarks.WorkerBatch)), allocPair, AllocPair);
+        Row("NetBufPtr single pair: AllocBoxed().IntoBufPtr()+FromBufPtr().Dispose()", ptrPair, allocPair, AllocPair);
+        Row("NetBufPtr TryAllocBulk+FreeBulk of 32, per buffer", run.Find(Bulk, nameof(BulkBenchmarks.BulkPointers)), ptrPair, "NetBufPtr single pair");
+        Row("NetBufBox single pair: AllocBoxed()+Dispose", boxPair, allocPair, AllocPair);
+        Row("NetBufBox TryAllocBulk+FreeBulk of 32, per buffer", run.Find(Bulk, nameof(BulkBenchmarks.BulkBoxes)), boxPair, "NetBufBox single pair");
+    }
 
-        const string Mt = nameof(MultiThreadBenchmarks);
-        double? cached2 = Mean(Mt, nameof(MultiThreadBenchmarks.NetBufPoolCached), 2);
-        double? cached8 = Mean(Mt, nameof(MultiThreadBenchmarks.NetBufPoolCached), 8);
-        Ratio("2 threads, thread cache: <= 0.70x ArrayPool<byte>.Shared", cached2, Mean(Mt, nameof(MultiThreadBenchmarks.ArrayPoolShared), 2), 0.70);
-        Ratio("8 threads, thread cache: time per pair <= 2x the 2-thread time", cached8, cached2, 2.0);
-
-        const string Bulk = nameof(BulkBenchmarks);
-        double? single = Mean(Bulk, nameof(BulkBenchmarks.SinglePairs));
-        Ratio("bulk of 32 NetBufPtr: per buffer <= 0.25x a single pair", Mean(Bulk, nameof(BulkBenchmarks.BulkPointers)), single, 0.25);
-        Ratio("bulk of 32 NetBufBox: per buffer <= 0.25x a single pair", Mean(Bulk, nameof(BulkBenchmarks.BulkBoxes)), single, 0.25);
-
-        var netBufRows = reports.Where(r =>
-            r.BenchmarkCase.Descriptor.WorkloadMethod.Name.Contains("NetBuf", StringComparison.Ordinal) ||
-            r.BenchmarkCase.Descriptor.Type.Name == Bulk).ToList();
-        if (netBufRows.Count > 0)
+    private static void PrintRounds(Run run)
+    {
+        if (run.Find(Mt, nameof(MultiThreadBenchmarks.ArrayPoolShared), 2, 1) is null)
         {
-            long worst = netBufRows.Max(r => r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase) ?? 0);
-            rows.Add(("0 bytes allocated per operation on every NetBuf path", $"{worst} B max over {netBufRows.Count} rows", worst == 0));
+            return;
         }
 
-        var throughput = reports.Where(r => r.BenchmarkCase.Descriptor.Type.Name == Mt).ToList();
-        if (throughput.Count > 0)
+        Header($"{MultiThreadBenchmarks.Rounds} interleaved rounds, one shared pool: wall time per pair over all threads");
+        Console.WriteLine("| Threads | Round | ArrayPool<byte>.Shared | pool.Alloc() pair | ratio | worker pair | ratio | Allocated (max) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (int threads in new[] { 2, 8 })
         {
-            Console.WriteLine();
-            Console.WriteLine("// * Aggregate throughput on one shared pool (all threads together) *");
-            Console.WriteLine("| Method | Threads | Time per pair | Pairs per second |");
-            Console.WriteLine("|---|---:|---:|---:|");
-            foreach (var r in throughput)
+            for (int round = 1; round <= MultiThreadBenchmarks.Rounds; round++)
             {
-                double ns = r.ResultStatistics!.Mean;
+                BenchmarkReport? ap = run.Find(Mt, nameof(MultiThreadBenchmarks.ArrayPoolShared), threads, round);
+                BenchmarkReport? alloc = run.Find(Mt, nameof(MultiThreadBenchmarks.NetBufPoolCached), threads, round);
+                BenchmarkReport? worker = run.Find(Mt, nameof(MultiThreadBenchmarks.NetBufWorkerCached), threads, round);
+                long allocated = new[] { ap, alloc, worker }.Max(r => r is null ? 0 : Run.Allocated(r));
                 Console.WriteLine(
-                    $"| {r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo} | {r.BenchmarkCase.Parameters["Threads"]} | " +
-                    $"{ns.ToString("0.0", CultureInfo.InvariantCulture)} ns | {(1e9 / ns / 1e6).ToString("0.0", CultureInfo.InvariantCulture)} M |");
+                    $"| {threads} | {round} | {Ns(Run.Mean(ap))} | {Ns(Run.Mean(alloc))} | {X(Run.Mean(alloc), Run.Mean(ap))} | " +
+                    $"{Ns(Run.Mean(worker))} | {X(Run.Mean(worker), Run.Mean(ap))} | {allocated} B |");
             }
         }
+    }
 
-        Console.WriteLine();
-        Console.WriteLine("// * Targets (ratios measured in this run) *");
-        Console.WriteLine("| Target | Measured | Verdict |");
-        Console.WriteLine("|---|---:|---|");
-        foreach (var (target, measured, met) in rows)
+    private static void PrintLayout(Run run)
+    {
+        const string Method = nameof(SlotLayoutBenchmarks.WorkerPairs);
+        if (run.Find(Layout, Method, 2, 1, stride: 64) is null)
         {
-            Console.WriteLine($"| {target} | {measured} | {(met == true ? "met" : "MISSED")} |");
+            return;
         }
+
+        int[] strides = [64, 32, 128];
+        Header("Metadata layout: worker pairs on threads whose hot buffers are ADJACENT slots (thread i uses buffer i)");
+        Console.WriteLine("Wall time per pair over all threads, per round (rounds interleaved), and each stride against 64 bytes in the");
+        Console.WriteLine("same round. 'Core time' is the median wall time x min(threads, cores) over the 1-thread worker pair: 1.00x");
+        Console.WriteLine("means the threads cost each other nothing (the VM's other load counts too).");
+        Console.WriteLine("| Threads | Slot bytes | Round 1 | Round 2 | Round 3 | vs 64 B (median) | Core time | Allocated (max) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        double? one = Run.Mean(run.Find(St, nameof(SingleThreadBenchmarks.NetBufWorkerCached)));
+        foreach (int threads in new[] { 2, 8 })
+        {
+            int busy = Math.Min(threads, Environment.ProcessorCount);
+            foreach (int stride in strides)
+            {
+                var rounds = Enumerable.Range(1, MultiThreadBenchmarks.Rounds).Select(round => run.Find(Layout, Method, threads, round, stride)).ToList();
+                var vs64 = Enumerable.Range(1, MultiThreadBenchmarks.Rounds)
+                    .Select(round => (Value: Run.Mean(run.Find(Layout, Method, threads, round, stride)), Base: Run.Mean(run.Find(Layout, Method, threads, round, 64))))
+                    .Where(p => p.Value is not null && p.Base is not null)
+                    .Select(p => p.Value!.Value / p.Base!.Value)
+                    .ToList();
+                var means = rounds.Where(r => r is not null).Select(r => Run.Mean(r)!.Value).ToList();
+                string cells = string.Concat(rounds.Select(r => $" {Ns(Run.Mean(r))} |"));
+                long allocated = rounds.Max(r => r is null ? 0 : Run.Allocated(r));
+                Console.WriteLine(
+                    $"| {threads} | {stride} |{cells} {(vs64.Count == 0 ? "-" : Format(Median(vs64)) + "x")} | " +
+                    $"{(means.Count == 0 ? "-" : X(Median(means) * busy, one))} | {allocated} B |");
+            }
+        }
+    }
+
+    private static void PrintThroughput(Run run)
+    {
+        var rows = run.Reports
+            .Where(r => r.BenchmarkCase.Descriptor.Type.Name is Mt or Contention)
+            .GroupBy(r => (Name: r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\''), Threads: (int)r.BenchmarkCase.Parameters["Threads"]))
+            .OrderBy(g => g.Key.Threads)
+            .ToList();
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        Header("Aggregate throughput on one shared pool (all threads together; median over the rounds)");
+        Console.WriteLine("| Method | Threads | Time per pair | Pairs per second |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var group in rows)
+        {
+            double ns = Median(group.Select(r => r.ResultStatistics!.Mean));
+            Console.WriteLine(
+                $"| {group.Key.Name} | {group.Key.Threads} | {Ns(ns)} | {(1e9 / ns / 1e6).ToString("0.0", CultureInfo.InvariantCulture)} M |");
+        }
+    }
+
+    private static List<TargetResult> Targets(Run run)
+    {
+        var targets = new List<TargetResult>();
+        void Add(string target, double? value, double? baseline, double limit, string detail = "") =>
+            targets.Add(new TargetResult(target, value is double v && baseline is double b && b > 0 ? v / b : null, limit, detail));
+
+        double? arrayPool = Run.Mean(run.Find(St, nameof(SingleThreadBenchmarks.ArrayPoolShared)));
+        Add("worker pair, 1 thread: <= 0.60x ArrayPool", Run.Mean(run.Find(St, nameof(SingleThreadBenchmarks.NetBufWorkerCached))), arrayPool, 0.60);
+
+        // Per round: the ratio to ArrayPool measured in that round; the target takes the median.
+        List<double> RoundRatios(string method, int threads) =>
+            [.. Enumerable.Range(1, MultiThreadBenchmarks.Rounds)
+                .Select(round => (Value: Run.Mean(run.Find(Mt, method, threads, round)), Base: Run.Mean(run.Find(Mt, nameof(MultiThreadBenchmarks.ArrayPoolShared), threads, round))))
+                .Where(p => p.Value is not null && p.Base is not null)
+                .Select(p => p.Value!.Value / p.Base!.Value)];
+        void AddRounds(string target, List<double> ratios, double limit) =>
+            targets.Add(new TargetResult(
+                target,
+                ratios.Count == 0 ? null : Median(ratios),
+                limit,
+                ratios.Count == 0 ? string.Empty : $"median of rounds {string.Join(", ", ratios.Select(r => Format(r) + "x"))}"));
+
+        List<double> worker2 = RoundRatios(nameof(MultiThreadBenchmarks.NetBufWorkerCached), 2);
+        AddRounds("worker pair, 2 threads on one shared pool: <= 0.65x ArrayPool", worker2, 0.65);
+        targets.Add(new TargetResult(
+            $"worker pair, 2 threads: spread of the ratio over {MultiThreadBenchmarks.Rounds} interleaved rounds <= 1.3x",
+            worker2.Count > 1 ? worker2.Max() / worker2.Min() : null,
+            1.3,
+            "largest / smallest round"));
+        Add("pool.Alloc() pair, 1 thread: <= 1.1x ArrayPool", Run.Mean(run.Find(St, nameof(SingleThreadBenchmarks.NetBufPoolCached))), arrayPool, 1.1);
+        AddRounds("pool.Alloc() pair, 2 threads on one shared pool: <= 1.1x ArrayPool", RoundRatios(nameof(MultiThreadBenchmarks.NetBufPoolCached), 2), 1.1);
+
+        Add(
+            "worker.AllocBatch(32)+Dispose, per buffer: <= 0.35x a pool.Alloc() pair",
+            Run.Mean(run.Find(Bulk, nameof(BulkBenchmarks.WorkerBatch))),
+            Run.Mean(run.Find(Bulk, nameof(BulkBenchmarks.SinglePairs))),
+            0.35);
+        Add(
+            "NetBufPtr bulk of 32, per buffer: <= 1.3x a single NetBufPtr pair",
+            Run.Mean(run.Find(Bulk, nameof(BulkBenchmarks.BulkPointers))),
+            Run.Mean(run.Find(Bulk, nameof(BulkBenchmarks.PointerPairs))),
+            1.3);
+        Add(
+            "NetBufBox bulk of 32, per buffer: <= 1.3x a single NetBufBox pair",
+            Run.Mean(run.Find(Bulk, nameof(BulkBenchmarks.BulkBoxes))),
+            Run.Mean(run.Find(Bulk, nameof(BulkBenchmarks.BoxPairs))),
+            1.3);
+        Add(
+            "no cache pair, 1 thread: <= 1.3x the two-CAS floor",
+            Run.Mean(run.Find(St, nameof(SingleThreadBenchmarks.NetBufPoolUncached))),
+            Run.Mean(run.Find(St, nameof(SingleThreadBenchmarks.TwoCompareExchanges))),
+            1.3);
+
+        // 8 threads against 2, per round (both measured in the same round), then the median.
+        foreach ((string method, string name) in new[]
+        {
+            (nameof(MultiThreadBenchmarks.NetBufWorkerCached), "worker pair"),
+            (nameof(MultiThreadBenchmarks.NetBufPoolCached), "pool.Alloc() pair"),
+        })
+        {
+            List<double> ratios = [.. Enumerable.Range(1, MultiThreadBenchmarks.Rounds)
+                .Select(round => (Eight: Run.Mean(run.Find(Mt, method, 8, round)), Two: Run.Mean(run.Find(Mt, method, 2, round))))
+                .Where(p => p.Eight is not null && p.Two is not null)
+                .Select(p => p.Eight!.Value / p.Two!.Value)];
+            AddRounds($"{name}, 8 threads on one shared pool: time per pair <= 1.5x the 2-thread time", ratios, 1.5);
+        }
+
+        var checkedRows = run.Reports
+            .Where(r => !AllocatingBaselines.Contains(r.BenchmarkCase.Descriptor.WorkloadMethod.Name))
+            .ToList();
+        if (checkedRows.Count > 0)
+        {
+            BenchmarkReport worst = checkedRows.MaxBy(Run.Allocated)!;
+            long bytes = Run.Allocated(worst);
+            targets.Add(new TargetResult(
+                $"every path: 0 B allocated per operation ({checkedRows.Count} rows; not MemoryPool<byte>/ConcurrentStack, which allocate themselves)",
+                bytes,
+                0,
+                bytes == 0 ? string.Empty : $"worst: {worst.BenchmarkCase.DisplayInfo}"));
+        }
+
+        return targets;
+    }
+
+    private static void PrintTargets(string title, IReadOnlyList<TargetResult> targets)
+    {
+        Header(title);
+        Console.WriteLine("| Target | Measured | Verdict | How |");
+        Console.WriteLine("|---|---:|---|---|");
+        foreach (TargetResult t in targets)
+        {
+            string measured = t.Target.StartsWith("every path", StringComparison.Ordinal) && t.Ratio is double b
+                ? b.ToString("0", CultureInfo.InvariantCulture) + " B"
+                : t.Measured;
+            Console.WriteLine($"| {t.Target} | {measured} | {(t.Met ? "met" : "MISSED")} | {t.Detail} |");
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        double[] sorted = [.. values.Order()];
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    /// <summary>The reports of one run, looked up by class, method and parameters.</summary>
+    private sealed class Run(List<BenchmarkReport> reports)
+    {
+        public List<BenchmarkReport> Reports { get; } = reports;
+
+        public static double? Mean(BenchmarkReport? report) => report?.ResultStatistics?.Mean;
+
+        public static long Allocated(BenchmarkReport report) =>
+            report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase) ?? 0;
+
+        public BenchmarkReport? Find(string type, string method, int? threads = null, int? round = null, int? stride = null) =>
+            Reports.FirstOrDefault(r =>
+                r.BenchmarkCase.Descriptor.Type.Name == type &&
+                r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method &&
+                Matches(r, nameof(MultiThreadBenchmarks.Threads), threads) &&
+                Matches(r, nameof(MultiThreadBenchmarks.Round), round) &&
+                Matches(r, nameof(SlotLayoutBenchmarks.SlotStride), stride));
+
+        private static bool Matches(BenchmarkReport report, string parameter, int? value) =>
+            value is null || Equals(report.BenchmarkCase.Parameters[parameter], value);
     }
 }

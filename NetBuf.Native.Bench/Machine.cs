@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace NetBufNative.Bench;
+
+/// <summary>
+/// The machine a run measured, in one line: the CPU model (from <c>/proc/cpuinfo</c> where there is
+/// one), the logical core count, the runtime and the OS. Printed at the top of the output and with
+/// every table, because the VM's CPU is not always the one the docs name.
+/// </summary>
+internal static class Machine
+{
+    private static readonly Lazy<string> s_line = new(Describe);
+
+    /// <summary>The machine line.</summary>
+    public static string Line => s_line.Value;
+
+    /// <summary>Prints the machine line as a comment line of the output.</summary>
+    public static void Print() => Console.WriteLine($"// Machine: {Line}");
+
+    private static string Describe()
+    {
+        string cpu = CpuModel() ?? RuntimeInformation.ProcessArchitecture.ToString();
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"{cpu}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.FrameworkDescription} " +
+            $"({RuntimeInformation.RuntimeIdentifier}), {RuntimeInformation.OSDescription}");
+    }
+
+    private static string? CpuModel()
+    {
+        const string CpuInfo = "/proc/cpuinfo";
+        if (!File.Exists(CpuInfo))
+        {
+            return null;
+        }
+
+        string? model = null;
+        string? family = null;
+        string? number = null;
+        foreach (string line in File.ReadLines(CpuInfo))
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                continue;
+            }
+
+            string key = line[..colon].Trim();
+            string value = line[(colon + 1)..].Trim();
+            if (model is null && key == "model name")
+            {
+                model = value;
+            }
+            else if (family is null && key == "cpu family")
+            {
+                family = value;
+            }
+            else if (number is null && key == "model")
+            {
+                number = value;
+            }
+
+            if (model is not null && family is not null && number is not null)
+            {
+                break;
+            }
+        }
+
+        // The model name alone can be as vague as "AMD EPYC" in a VM; family and model tell the core.
+        return model is null || family is null ? model : $"{model} (family {family}, model {number})";
+    }
+}
