@@ -15,8 +15,18 @@ internal static class Machine
     /// <summary>The machine line.</summary>
     public static string Line => s_line.Value;
 
-    /// <summary>Prints the machine line as a comment line of the output.</summary>
-    public static void Print() => Console.WriteLine($"// Machine: {Line}");
+    /// <summary>Prints the machine line as a comment line of the output, with the load average now
+    /// (other work on a shared VM moves the numbers) and how the thread caches' handshake is fenced.</summary>
+    public static void Print() =>
+        Console.WriteLine(
+            $"// Machine: {Line}; load average now {LoadAverage()}; owner fence {(Internal.ProcessWideBarrier.OwnerMustFence ? "on" : "off")} " +
+            $"({Internal.ProcessWideBarrier.Description})");
+
+    private static string LoadAverage()
+    {
+        const string LoadAvg = "/proc/loadavg";
+        return File.Exists(LoadAvg) ? string.Join(' ', File.ReadAllText(LoadAvg).Split(' ').Take(3)) : "unknown";
+    }
 
     private static string Describe()
     {
