@@ -66,11 +66,17 @@ public ref struct NetBufBatch : IDisposable
     /// <returns>The buffer; the entry is empty afterwards.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is out of range.</exception>
     /// <exception cref="InvalidOperationException">The entry was already moved out.</exception>
+    /// <exception cref="ObjectDisposedException">The entry is stale (its buffer was freed through a copy of the batch).</exception>
     public NetBuf Take(int index)
     {
         ulong token = TokenAt(index);
+        NetBufPool pool = _pool!;
+        int buffer = _indices[index];
+
+        // A real move: a new generation, so a copy of this batch that still holds the entry is stale.
+        ulong moved = pool.TransferOwned(buffer, token, BufferKind.Owned);
         _tokens[index] = 0;
-        return new NetBuf(_pool!, _indices[index], token, _cache);
+        return new NetBuf(pool, buffer, moved, _cache);
     }
 
     /// <summary>Moves <paramref name="buffer"/> into the batch (as a new last entry, or when the batch is full
@@ -101,8 +107,11 @@ public ref struct NetBufBatch : IDisposable
             ThrowHelper.ThrowInvalidOperation($"{buffer.ToString()} belongs to {pool.Name}, this batch to {_pool.Name}: a batch holds buffers of one pool.");
         }
 
+        // A real move: a new generation, so any other copy of the handle is stale from now on
+        // (it could otherwise be added again, or disposed under the batch).
+        ulong moved = pool.TransferOwned(index, token, BufferKind.Owned);
         _indices[entry] = index;
-        _tokens[entry] = token;
+        _tokens[entry] = moved;
         _count = Math.Max(_count, entry + 1);
         buffer = default;
     }

@@ -303,7 +303,7 @@ public sealed unsafe partial class NetBufPool
     {
         foreach (ThreadCache other in Volatile.Read(ref _registry).Caches)
         {
-            if (other != mine && Volatile.Read(ref other.Count) > 0)
+            if (other != mine && !IsIdleAndEmpty(other))
             {
                 lock (other.Gate)
                 {

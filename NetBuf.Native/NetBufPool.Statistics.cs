@@ -40,6 +40,11 @@ public sealed unsafe partial class NetBufPool
         // In use and allocations are read at different instants, so their difference can dip
         // below a figure already published: publish the largest seen, and never above allocations.
         long frees = PublishMonotonic(ref _publishedFrees, Math.Min(allocations, Math.Max(0, allocations - inUse)));
+
+        // Another snapshot may have published larger figures meanwhile (the frees just returned can
+        // be its): every published frees figure is at most the allocations published before it,
+        // so reading the allocations again keeps frees <= allocations within this snapshot.
+        allocations = Math.Max(allocations, Volatile.Read(ref _publishedAllocations));
         return new NetBufPoolStatistics(
             _capacity,
             inUse,

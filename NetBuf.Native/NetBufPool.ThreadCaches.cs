@@ -19,6 +19,13 @@ public sealed unsafe partial class NetBufPool
     /// keeps a thread from chasing buffers forever under extreme contention.</summary>
     private const int MaxStealRounds = 16;
 
+    /// <summary>Called inside a refill, between taking buffers from the shared list and counting them
+    /// in the cache (tests only: to hold a thread in that window).</summary>
+    internal static Action? RefillHookForTesting { get; set; }
+
+    /// <summary>How many times a thread's table missed both entries and the registry was searched (tests: a collision must not cost this).</summary>
+    internal static long RegistrySearches => Interlocked.Read(ref s_registrySearches);
+
     /// <summary>
     /// Moves the buffers held in every thread's cache back to the shared free list, and forgets
     /// the caches of threads that have exited. Exited threads' caches are also retired
@@ -181,11 +188,33 @@ public sealed unsafe partial class NetBufPool
         return InstallCache();
     }
 
+    /// <summary>
+    /// The miss path of <see cref="CurrentCache()"/>: the table is two-way set-associative. Each
+    /// pool has a primary entry (looked at inline) and a second entry <see cref="ThreadCache.TableWays"/>
+    /// further on; a cache found in the second is swapped to the front, so a thread that alternates
+    /// between two pools whose entries collide never takes the registry lock. Only when neither
+    /// entry holds the cache is the registry searched (or a cache made), and the evicted primary
+    /// moves to the second entry.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ThreadCache InstallCache()
     {
         ThreadCache?[] table = t_caches ??= new ThreadCache?[ThreadCache.TableSize];
-        return table[_cacheSlot] = FindOrCreateCache();
+        nint second = _cacheSlot + ThreadCache.TableWays;
+        ThreadCache? primary = table[_cacheSlot];
+        ThreadCache? other = table[second];
+        if (other is not null && other.PoolStamp == _stamp)
+        {
+            table[second] = primary;
+            table[_cacheSlot] = other;
+            return other;
+        }
+
+        Interlocked.Increment(ref s_registrySearches);
+        ThreadCache cache = FindOrCreateCache();
+        table[second] = primary;
+        table[_cacheSlot] = cache;
+        return cache;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -343,6 +372,9 @@ public sealed unsafe partial class NetBufPool
             return false;
         }
 
+        // Tests widen the window in which the taken buffers are in no list and no cache count.
+        RefillHookForTesting?.Invoke();
+
         // The list's top (the most recently freed, warmest buffer) is used first.
         cache.Items.AsSpan(0, taken).Reverse();
         cache.Count = taken;
@@ -396,7 +428,7 @@ public sealed unsafe partial class NetBufPool
 
         foreach (ThreadCache other in Volatile.Read(ref _registry).Caches)
         {
-            if (other == mine || Volatile.Read(ref other.Count) == 0)
+            if (other == mine || IsIdleAndEmpty(other))
             {
                 continue;
             }
@@ -413,6 +445,27 @@ public sealed unsafe partial class NetBufPool
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// Whether a cache can be skipped by a thief: it is empty and nobody is in its slow path. An
+    /// empty cache whose gate is held may be in the middle of a refill, with buffers taken from the
+    /// shared list but not yet counted anywhere, so the thief must wait for it and look again.
+    /// </summary>
+    private static bool IsIdleAndEmpty(ThreadCache cache)
+    {
+        if (Volatile.Read(ref cache.Count) != 0)
+        {
+            return false;
+        }
+
+        if (!cache.Gate.TryEnter())
+        {
+            return false;
+        }
+
+        cache.Gate.Exit();
+        return Volatile.Read(ref cache.Count) == 0;
     }
 
     /// <summary>Empties a cache whose gate the caller holds into the shared list, keeping one index if asked.</summary>

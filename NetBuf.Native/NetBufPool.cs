@@ -61,6 +61,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
     private static int s_lastPoolNumber;
     private static long s_lastStamp;
+    private static long s_registrySearches;
 
     /// <summary>This thread's caches, direct-mapped by pool stamp (see <see cref="ThreadCache.TableSize"/>).</summary>
     [ThreadStatic]
@@ -176,7 +177,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
         _defaultRegions = RegionWord.Make(options.DefaultHeadroom, 0, 0);
         _blockAlignment = alignment;
         _stamp = Interlocked.Increment(ref s_lastStamp);
-        _cacheSlot = (nint)(_stamp & (ThreadCache.TableSize - 1));
+        _cacheSlot = (nint)(_stamp & (ThreadCache.TableWays - 1));
         _cacheSize = requestedCache ?? AutomaticThreadCacheSize(capacity);
         _cacheBatch = Math.Max(1, _cacheSize / 2);
         _ownerFence = options.ForceOwnerFence || ProcessWideBarrier.OwnerMustFence;
@@ -238,6 +239,9 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
     /// <summary>Free buffers in the shared list alone, not counting the thread caches.</summary>
     internal int SharedAvailable => _freeList.Count(_slots);
+
+    /// <summary>The pool's unique stamp (it picks the pool's set in every thread's cache table).</summary>
+    internal long Stamp => _stamp;
 
     /// <summary>How many thread caches the pool knows.</summary>
     internal int ThreadCacheCount => Volatile.Read(ref _registry).Count;

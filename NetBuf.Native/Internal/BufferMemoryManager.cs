@@ -22,6 +22,9 @@ internal sealed unsafe class BufferMemoryManager : MemoryManager<byte>
     /// <summary>The token of the current <see cref="NetBufMemoryPool"/> rental, or 0 when not rented.</summary>
     private ulong _rentalToken;
 
+    /// <summary>Pins not yet released; each holds one reference on the pool's block.</summary>
+    private int _pins;
+
     public BufferMemoryManager(NetBufPool pool, int index)
     {
         _pool = pool;
@@ -62,13 +65,35 @@ internal sealed unsafe class BufferMemoryManager : MemoryManager<byte>
             ThrowReturned();
         }
 
+        Interlocked.Increment(ref _pins);
+
         // Native memory never moves: the handle needs no GC pin; its Dispose calls Unpin, which
         // releases the block reference taken above.
         return new MemoryHandle((byte*)_pool.BufferAddress(_index) + elementIndex, default, this);
     }
 
     /// <inheritdoc/>
-    public override void Unpin() => _pool.Memory.Release();
+    /// <remarks>
+    /// Releases one pin's reference on the block. <see cref="MemoryHandle"/> is a struct, so a copy of
+    /// a handle disposed twice unpins twice: unpins beyond the pins taken are ignored, so that such
+    /// a copy can never release a reference it does not hold. (Undetectable: with two live pins of
+    /// one buffer, an extra unpin of one releases the other's reference early.)
+    /// </remarks>
+    public override void Unpin()
+    {
+        int pins = Volatile.Read(ref _pins);
+        while (pins > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _pins, pins - 1, pins);
+            if (seen == pins)
+            {
+                _pool.Memory.Release();
+                return;
+            }
+
+            pins = seen;
+        }
+    }
 
     /// <summary>Ends the rental: returns the buffer to the pool.</summary>
     /// <exception cref="ObjectDisposedException">The rental was already disposed.</exception>

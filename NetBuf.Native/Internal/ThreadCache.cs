@@ -33,10 +33,14 @@ namespace NetBufNative.Internal;
 /// </remarks>
 internal sealed class ThreadCache
 {
-    /// <summary>Entries in a thread's table of caches, direct-mapped by pool stamp: eight, so a
-    /// thread working with a few pools (an rx and a tx pool, say) keeps all their caches at hand;
-    /// a power of two, for a mask instead of a division.</summary>
-    public const int TableSize = 8;
+    /// <summary>Sets in a thread's table of caches, indexed by pool stamp: eight, so a thread working
+    /// with a few pools (an rx and a tx pool, say) keeps all their caches at hand; a power of two,
+    /// for a mask instead of a division.</summary>
+    public const int TableWays = 8;
+
+    /// <summary>Entries in a thread's table: two per set (two-way set-associative, see
+    /// <c>NetBufPool.InstallCache</c>), so two pools whose stamps collide do not evict each other.</summary>
+    public const int TableSize = 2 * TableWays;
 
     /// <summary>The owner's flag: 1 while it is inside a fast-path operation.</summary>
     public int Active;
