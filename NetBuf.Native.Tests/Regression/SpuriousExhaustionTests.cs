@@ -68,7 +68,7 @@ public sealed class SpuriousExhaustionTests
 
         void Allocator(bool throwing)
         {
-            for (int seen = 0; ; )
+            for (int seen = 0; ;)
             {
                 if (!RegressionSupport.SpinUntil(() => Volatile.Read(ref round) != seen, clock, Budget + JoinTimeout))
                 {
