@@ -4,7 +4,7 @@ namespace NetBufNative.Bench;
 
 /// <summary>
 /// The shared-list paths under contention, from 2 and 8 threads on one pool: no thread cache
-/// (every pair is two CAS on the shared head) and the lock-guarded list. Wall time per pair over
+/// (every pair is two CAS on the shared head) and the lock-guarded list. Time per pair over
 /// all threads, as in <see cref="MultiThreadBenchmarks"/>.
 /// </summary>
 [MemoryDiagnoser]

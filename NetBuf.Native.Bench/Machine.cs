@@ -12,6 +12,20 @@ internal static class Machine
 {
     private static readonly Lazy<string> s_line = new(Describe);
 
+    // ProcessWideBarrier.Description is reset to empty by its own initializer, which runs after the one of
+    // OwnerMustFence that sets it: run the check again (idempotent) to get the reason.
+    private static readonly Lazy<string> s_barrier = new(() =>
+    {
+        _ = Internal.ProcessWideBarrier.IsProcessWideBarrierReliable();
+        return Internal.ProcessWideBarrier.Description;
+    });
+
+    /// <summary>What the times are measured with (set by the program before the first table).</summary>
+    public static string Clock { get; set; } = "wall clock";
+
+    /// <summary>Whether the times are CPU time (summed over threads) rather than wall time.</summary>
+    public static bool CpuTime { get; set; }
+
     /// <summary>The machine line.</summary>
     public static string Line => s_line.Value;
 
@@ -20,7 +34,7 @@ internal static class Machine
     public static void Print() =>
         Console.WriteLine(
             $"// Machine: {Line}; load average now {LoadAverage()}; owner fence {(Internal.ProcessWideBarrier.OwnerMustFence ? "on" : "off")} " +
-            $"({Internal.ProcessWideBarrier.Description})");
+            $"({s_barrier.Value}); times: {Clock}");
 
     private static string LoadAverage()
     {

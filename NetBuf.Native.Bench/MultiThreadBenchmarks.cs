@@ -6,8 +6,9 @@ namespace NetBufNative.Bench;
 /// <summary>
 /// Alloc+free pairs from 2 and 8 threads at once on one shared pool (8 oversubscribes this
 /// 2-core machine). Every invocation runs <see cref="TotalPairs"/> pairs split over the threads,
-/// so the reported time is wall time per pair over all threads: its inverse is the aggregate
-/// throughput. Threads are started once, outside the measurement.
+/// so the reported time is per pair over all threads: with the default CPU-time clock
+/// (<see cref="CpuTimeClock"/>) the summed CPU time per pair, with <c>--wall</c> the wall time,
+/// whose inverse is the aggregate throughput. Threads are started once, outside the measurement.
 /// </summary>
 /// <remarks>
 /// The whole section is measured <see cref="Rounds"/> times in one run, interleaved (round 1 of

@@ -12,14 +12,19 @@ using Perfolizer.Horology;
 // measured 3 times, interleaved, within that run (the 2-thread spread target).
 // "--repeat N": the whole run N times in this process, then every target's ratio per run and its
 // spread over the runs.
-// "--full": BenchmarkDotNet's default, statistically rigorous out-of-process job.
+// Times are CPU time of the process (CpuTimeClock: the VM is shared, and time spent waiting for a
+// core would otherwise land on whichever row ran while the machine was busiest); per pair over all
+// threads it is the summed CPU time. "--wall": wall-clock time instead (the multi-thread rows are
+// then wall time per pair over all threads, whose inverse is the aggregate throughput).
+// "--full": BenchmarkDotNet's default, statistically rigorous out-of-process job (wall clock).
 // Any other arguments go to BenchmarkDotNet as usual (e.g. --filter '*Bulk*').
 bool full = args.Contains("--full");
+bool wall = args.Contains("--wall") || !OperatingSystem.IsLinux();
 int repeat = 1;
 var rest = new List<string>();
 for (int i = 0; i < args.Length; i++)
 {
-    if (args[i] == "--full")
+    if (args[i] is "--full" or "--wall")
     {
         continue;
     }
@@ -48,9 +53,12 @@ IConfig config = (full
             .WithWarmupCount(2)
             .WithIterationCount(5)
             .WithIterationTime(TimeInterval.FromMilliseconds(100))
-            .WithId("Short")))
+            .WithClock(wall ? Chronometer.BestClock : CpuTimeClock.Instance)
+            .WithId(wall ? "Short" : "ShortCpu")))
     .WithOrderer(RoundsFirstOrderer.Instance);
 
+Machine.CpuTime = !full && !wall;
+Machine.Clock = full ? "wall clock (out of process)" : wall ? "wall clock" : "process CPU time (summed over threads; --wall for wall clock)";
 Machine.Print();
 var runs = new List<IReadOnlyList<TargetResult>>();
 for (int run = 1; run <= repeat; run++)

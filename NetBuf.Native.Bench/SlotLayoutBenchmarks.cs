@@ -6,7 +6,7 @@ namespace NetBufNative.Bench;
 /// The metadata layout's evidence: threads whose hot buffers are ADJACENT slots (thread i always
 /// allocates and frees buffer i), with 64-byte slots (one cache line each, the layout shipped) and
 /// 32-byte slots (two slots a line, as with the old layout's shared lines), and 128-byte slots.
-/// The worker pair, the path with the least else to do; wall time per pair over all threads, on
+/// The worker pair, the path with the least else to do; time per pair over all threads, on
 /// one shared pool, as in <see cref="MultiThreadBenchmarks"/>; measured in 3 interleaved rounds.
 /// </summary>
 /// <remarks>

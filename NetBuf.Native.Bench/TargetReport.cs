@@ -83,6 +83,9 @@ internal static class TargetReport
     private static string X(double? value, double? baseline) =>
         value is double v && baseline is double b && b > 0 ? Format(v / b) + "x" : "-";
 
+    private static string PerPair() =>
+        Machine.CpuTime ? "CPU time per pair, summed over all threads" : "wall time per pair over all threads";
+
     private static void Header(string title)
     {
         Console.WriteLine();
@@ -135,7 +138,7 @@ internal static class TargetReport
             return;
         }
 
-        Header($"{MultiThreadBenchmarks.Rounds} interleaved rounds, one shared pool: wall time per pair over all threads");
+        Header($"{MultiThreadBenchmarks.Rounds} interleaved rounds, one shared pool: {PerPair()}");
         Console.WriteLine("| Threads | Round | ArrayPool<byte>.Shared | pool.Alloc() pair | ratio | worker pair | ratio | Allocated (max) |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (int threads in new[] { 2, 8 })
@@ -163,15 +166,16 @@ internal static class TargetReport
 
         int[] strides = [64, 32, 128];
         Header("Metadata layout: worker pairs on threads whose hot buffers are ADJACENT slots (thread i uses buffer i)");
-        Console.WriteLine("Wall time per pair over all threads, per round (rounds interleaved), and each stride against 64 bytes in the");
-        Console.WriteLine("same round. 'Core time' is the median wall time x min(threads, cores) over the 1-thread worker pair: 1.00x");
-        Console.WriteLine("means the threads cost each other nothing (the VM's other load counts too).");
+        Console.WriteLine($"{PerPair()}, per round (rounds interleaved), and each stride against 64 bytes in the same round.");
+        Console.WriteLine(Machine.CpuTime
+            ? "'Core time' is the median CPU time per pair over the 1-thread worker pair: 1.00x means the threads cost each other nothing."
+            : "'Core time' is the median wall time x min(threads, cores) over the 1-thread worker pair: 1.00x means the threads cost each other nothing.");
         Console.WriteLine("| Threads | Slot bytes | Round 1 | Round 2 | Round 3 | vs 64 B (median) | Core time | Allocated (max) |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         double? one = Run.Mean(run.Find(St, nameof(SingleThreadBenchmarks.NetBufWorkerCached)));
         foreach (int threads in new[] { 2, 8 })
         {
-            int busy = Math.Min(threads, Environment.ProcessorCount);
+            int busy = Machine.CpuTime ? 1 : Math.Min(threads, Environment.ProcessorCount);
             foreach (int stride in strides)
             {
                 var rounds = Enumerable.Range(1, MultiThreadBenchmarks.Rounds).Select(round => run.Find(Layout, Method, threads, round, stride)).ToList();
@@ -202,8 +206,8 @@ internal static class TargetReport
             return;
         }
 
-        Header("Aggregate throughput on one shared pool (all threads together; median over the rounds)");
-        Console.WriteLine("| Method | Threads | Time per pair | Pairs per second |");
+        Header($"Aggregate throughput on one shared pool (all threads together; median over the rounds): {PerPair()}");
+        Console.WriteLine($"| Method | Threads | Time per pair | Pairs per {(Machine.CpuTime ? "CPU-second" : "second")} |");
         Console.WriteLine("|---|---:|---:|---:|");
         foreach (var group in rows)
         {
