@@ -73,6 +73,14 @@ internal static class Frames
         return (ushort)~sum;
     }
 
+    /// <summary>The reference checksum of <paramref name="data"/> with its checksum field at <paramref name="fieldOffset"/> taken as zero.</summary>
+    public static ushort ReferenceChecksumWithZeroField(ReadOnlySpan<byte> data, int fieldOffset)
+    {
+        byte[] copy = data.ToArray();
+        copy[fieldOffset] = copy[fieldOffset + 1] = 0;
+        return ReferenceChecksum(copy);
+    }
+
     /// <summary>Recomputes the IPv4 header checksum of an untagged frame's packet after a test changed its header.</summary>
     public static void FixIpChecksum(byte[] frame)
     {
