@@ -54,6 +54,15 @@ internal static class Frames
         "0200000000020200000000018100202a080045000054" + "1c46400040010a610a0000010a000002" +
         "0000b06b12340007" + EchoData;
 
+    /// <summary>The requests as bytes, made once (for the allocation tests).</summary>
+    public static readonly byte[] PingRequestBytes = Bytes(PingRequest);
+
+    /// <summary><see cref="ArpRequest"/> as bytes.</summary>
+    public static readonly byte[] ArpRequestBytes = Bytes(ArpRequest);
+
+    /// <summary><see cref="PingRequestWithOptions"/> as bytes.</summary>
+    public static readonly byte[] PingRequestWithOptionsBytes = Bytes(PingRequestWithOptions);
+
     // A Linux ping's 56 bytes: an 8-byte timestamp (here "abcdefgh"), then 0x10..0x3f.
     private const string EchoData =
         "6162636465666768" + "101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f";
