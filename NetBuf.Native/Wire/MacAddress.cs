@@ -52,6 +52,19 @@ public readonly struct MacAddress : IEquatable<MacAddress>
         _value = ReadUnchecked(bytes);
     }
 
+    /// <summary>Creates an address from its six octets, in wire order (<c>new MacAddress(0x02, 0, 0, 0, 0, 1)</c> is 02:00:00:00:00:01).</summary>
+    /// <param name="octet0">The first octet (its low bits tell multicast and locally administered addresses).</param>
+    /// <param name="octet1">The second octet.</param>
+    /// <param name="octet2">The third octet.</param>
+    /// <param name="octet3">The fourth octet.</param>
+    /// <param name="octet4">The fifth octet.</param>
+    /// <param name="octet5">The sixth octet.</param>
+    public MacAddress(byte octet0, byte octet1, byte octet2, byte octet3, byte octet4, byte octet5)
+    {
+        _value = ((ulong)octet0 << 40) | ((ulong)octet1 << 32) | ((ulong)octet2 << 24) |
+                 ((ulong)octet3 << 16) | ((ulong)octet4 << 8) | octet5;
+    }
+
     /// <summary>The broadcast address <c>ff:ff:ff:ff:ff:ff</c>.</summary>
     public static MacAddress Broadcast { get; } = new(Mask);
 
