@@ -412,6 +412,19 @@ public sealed unsafe partial class NetBufPool : IDisposable
     }
 
     /// <summary>
+    /// Whether <paramref name="bufPtr"/> is a current lending of this pool: its buffer is lent and
+    /// the pointer is not stale, so <see cref="FromBufPtr(NetBufPtr)"/> would accept it now. For
+    /// drivers that check a pointer before they take it into a queue.
+    /// </summary>
+    /// <param name="bufPtr">The pointer to check.</param>
+    /// <returns><see langword="true"/> when the pointer is lent by this pool and still valid; <see langword="false"/>
+    /// for null, foreign, forged, restored or freed pointers.</returns>
+    /// <remarks>Thread-safe; a snapshot: another thread holding a copy may restore it right after.</remarks>
+    public bool IsLent(NetBufPtr bufPtr) =>
+        CheckFromThisPool(bufPtr) == PointerCheck.Valid &&
+        Volatile.Read(ref _slots[bufPtr.BufferIndex].State) == (bufPtr.Token ^ _pointerSalt);
+
+    /// <summary>
     /// Stops allocation. Buffers still out stay valid and may still be returned; the native block
     /// is freed when the last of them comes back and the last pin of its memory is released (at
     /// once if none is out). Calling it again does nothing.
