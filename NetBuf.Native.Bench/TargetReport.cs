@@ -8,13 +8,17 @@ namespace NetBufNative.Bench;
 /// <param name="Ratio">The measured ratio (<see langword="null"/> when the rows were not run).</param>
 /// <param name="Limit">The target's limit.</param>
 /// <param name="Detail">How the ratio was obtained (the rounds, the worst row).</param>
-internal sealed record TargetResult(string Target, double? Ratio, double Limit, string Detail = "")
+/// <param name="Bytes">The value is a byte count, not a ratio.</param>
+internal sealed record TargetResult(string Target, double? Ratio, double Limit, string Detail = "", bool Bytes = false)
 {
     /// <summary>Whether the ratio is at most the limit.</summary>
     public bool Met => Ratio is double ratio && ratio <= Limit;
 
     /// <summary>The ratio as printed.</summary>
-    public string Measured => Ratio is double ratio ? TargetReport.Format(ratio) + "x" : "not run";
+    public string Measured =>
+        Ratio is not double ratio ? "not run" :
+        Bytes ? ratio.ToString("0", CultureInfo.InvariantCulture) + " B" :
+        TargetReport.Format(ratio) + "x";
 }
 
 /// <summary>
@@ -70,7 +74,7 @@ internal static class TargetReport
         {
             var results = runs.Select(r => r.FirstOrDefault(t => t.Target == target)).ToList();
             var ratios = results.Where(t => t?.Ratio is not null).Select(t => t!.Ratio!.Value).ToList();
-            string spread = ratios.Count > 1 && ratios.Min() > 0 ? Format(ratios.Max() / ratios.Min()) + "x" : "-";
+            string spread = ratios.Count > 1 && ratios.Min() > 0 && results[0]?.Bytes != true ? Format(ratios.Max() / ratios.Min()) + "x" : "-";
             string cells = string.Concat(results.Select(t => $" {t?.Measured ?? "-"} |"));
             Console.WriteLine($"| {target} |{cells} {spread} | {results.Count(t => t?.Met == true)}/{runs.Count} |");
         }
@@ -295,7 +299,8 @@ internal static class TargetReport
                 $"every path: 0 B allocated per operation ({checkedRows.Count} rows; not MemoryPool<byte>/ConcurrentStack, which allocate themselves)",
                 bytes,
                 0,
-                bytes == 0 ? string.Empty : $"worst: {worst.BenchmarkCase.DisplayInfo}"));
+                bytes == 0 ? string.Empty : $"worst: {worst.BenchmarkCase.DisplayInfo}",
+                Bytes: true));
         }
 
         return targets;
@@ -308,10 +313,7 @@ internal static class TargetReport
         Console.WriteLine("|---|---:|---|---|");
         foreach (TargetResult t in targets)
         {
-            string measured = t.Target.StartsWith("every path", StringComparison.Ordinal) && t.Ratio is double b
-                ? b.ToString("0", CultureInfo.InvariantCulture) + " B"
-                : t.Measured;
-            Console.WriteLine($"| {t.Target} | {measured} | {(t.Met ? "met" : "MISSED")} | {t.Detail} |");
+            Console.WriteLine($"| {t.Target} | {t.Measured} | {(t.Met ? "met" : "MISSED")} | {t.Detail} |");
         }
     }
 
