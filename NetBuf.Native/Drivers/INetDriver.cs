@@ -48,7 +48,7 @@ public interface INetDriver : IDisposable
     /// <summary>Whether a received frame is waiting (<see cref="TryReceive"/> would return one).</summary>
     bool CanReceive { get; }
 
-    /// <summary>How many buffers the receive queue holds: posted empty ones plus received frames not yet taken.</summary>
+    /// <summary>How many empty buffers the receive queue takes (<see cref="TryRecycleRxBuffer"/>); the device fills them with frames.</summary>
     int RxQueueSize { get; }
 
     /// <summary>How many buffers the transmit queue holds: frames being sent plus sent ones not yet recycled.</summary>

@@ -20,9 +20,10 @@ namespace NetBufNative.Drivers;
 /// completes at once.
 /// </para>
 /// <para>
-/// Queues are bounded lock-free rings: the receive side holds at most <see cref="RxQueueSize"/>
-/// buffers (posted plus received), the transmit side at most <see cref="TxQueueSize"/> sent
-/// buffers awaiting <see cref="RecycleTxBuffers"/>. Transmission completes at once.
+/// Queues are bounded lock-free rings: at most <see cref="RxQueueSize"/> posted empty buffers, at
+/// most as many received frames waiting to be taken (a frame that finds that queue full is dropped
+/// too), and at most <see cref="TxQueueSize"/> sent buffers awaiting <see cref="RecycleTxBuffers"/>.
+/// Transmission completes at once.
 /// </para>
 /// <para>
 /// Thread safety: each end is used by one thread at a time; the two ends of a pair may be used by
@@ -140,11 +141,6 @@ public sealed class LoopbackDriver : INetDriver
     {
         ThrowIfDisposed();
         CheckOwnership(rxBuffer);
-        if (_posted.Count + _received.Count >= RxQueueSize)
-        {
-            return false;
-        }
-
         return _posted.TryEnqueue(rxBuffer);
     }
 
@@ -305,10 +301,11 @@ public sealed class LoopbackDriver : INetDriver
     {
         _txFrames++;
         LoopbackDriver peer = _peer;
-        if (!peer.IsDisposed && peer._posted.TryDequeue(out NetBufPtr empty))
+        // This thread is the only producer of the peer's received ring, so room seen here stays.
+        if (!peer.IsDisposed && peer._received.Count < peer.RxQueueSize && peer._posted.TryDequeue(out NetBufPtr empty))
         {
-            // Room is certain: posted + received never exceeds the receive queue size, and one
-            // buffer just left the posted ring. The sent side has room: checked by the caller.
+            // Both enqueues succeed: room in the received ring was checked above, and the sent
+            // ring's room by the caller.
             _ = peer._received.TryEnqueue(frame);
             _ = _completed.TryEnqueue(empty);
             if (Volatile.Read(ref peer._waiting) != 0)
