@@ -274,9 +274,9 @@ public sealed class LoopbackDriverTests
         var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
         long receivedSum = 0;
         int received = 0;
+        PostRxBuffers(b, 64); // before the sender starts; the receiver thread takes over b from here
         var receiver = new Thread(() => ConcurrencyStressTests.Guard(errors, () =>
         {
-            PostRxBuffers(b, 64);
             var clock = Stopwatch.StartNew();
             Span<NetBufPtr> burst = stackalloc NetBufPtr[16];
             while (Volatile.Read(ref received) + (int)b.RxDropped < Frames && clock.Elapsed < TimeSpan.FromSeconds(30))
