@@ -38,12 +38,6 @@ public ref struct NetBufBatch : IDisposable
     private TokenBuffer _tokens;
     private int _count;
 
-    internal NetBufBatch(NetBufPool pool, ThreadCache? cache)
-    {
-        _pool = pool;
-        _cache = cache;
-    }
-
     /// <summary>How many entries the batch has (entries moved out by <see cref="Take"/> included, until <see cref="Dispose"/>).</summary>
     public readonly int Count => _count;
 
@@ -129,7 +123,8 @@ public ref struct NetBufBatch : IDisposable
         }
 
         // Check every entry first, so a stale one leaves everything as it was. The tokens are Owned
-        // tokens, which only this thread holds: nothing can change between the check and the store.
+        // tokens, which only this thread holds: nothing can change between the check and the store,
+        // so the second pass writes without reading again.
         for (int i = 0; i < count; i++)
         {
             ulong token = _tokens[i];
@@ -147,7 +142,7 @@ public ref struct NetBufBatch : IDisposable
             if (token != 0)
             {
                 int index = _indices[i];
-                _ = pool.TransferOwned(index, token, BufferKind.Free);
+                pool.ReleaseOwnedUnchecked(index, token);
                 freed[n++] = index;
             }
         }
@@ -170,24 +165,30 @@ public ref struct NetBufBatch : IDisposable
     public override readonly string ToString() =>
         _pool is null ? "NetBufBatch(empty)" : $"NetBufBatch({_pool.Name}, {_count} entries)";
 
-    /// <summary>Allocates <paramref name="count"/> buffers into this empty batch, all or nothing.</summary>
-    internal bool TryFill(int count)
+    /// <summary>Allocates <paramref name="count"/> (1 to <see cref="MaxCount"/>) buffers into a new batch, all or nothing.</summary>
+    /// <remarks>Writes the batch in place without zeroing it first: entries past the count are never
+    /// read (every reader is bounded by <c>_count</c>), so 400 bytes need not be cleared per batch.</remarks>
+    internal static bool TryAllocate(NetBufPool pool, ThreadCache? cache, int count, out NetBufBatch batch)
     {
-        NetBufPool pool = _pool!;
-        Span<int> indices = _indices;
-        Span<int> taken = indices[..count];
-        ThreadCache cache = _cache ?? pool.CurrentCache();
-        if (!pool.TryTakeIndices(cache, taken))
+        Unsafe.SkipInit(out batch);
+        batch._pool = pool;
+        batch._cache = cache;
+        batch._count = 0;
+        Span<int> taken = ((Span<int>)batch._indices)[..count];
+        if (!pool.TryTakeIndices(cache ?? pool.CurrentCache(), taken))
         {
+            batch._pool = null;
+            batch._cache = null;
             return false;
         }
 
-        for (int i = 0; i < count; i++)
+        Span<ulong> tokens = batch._tokens;
+        for (int i = 0; i < taken.Length; i++)
         {
-            _tokens[i] = pool.Acquire(taken[i], BufferKind.Owned);
+            tokens[i] = pool.Acquire(taken[i], BufferKind.Owned);
         }
 
-        _count = count;
+        batch._count = count;
         return true;
     }
 

@@ -562,6 +562,12 @@ public sealed unsafe partial class NetBufPool : IDisposable
         return next;
     }
 
+    /// <summary>Marks buffer <paramref name="index"/>, whose Owned <paramref name="token"/> the caller has just
+    /// checked on this thread, as free: a plain store, for <see cref="NetBufBatch.Dispose"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ReleaseOwnedUnchecked(int index, ulong token) =>
+        Volatile.Write(ref _slots[index].State, BufferToken.Next(token, BufferKind.Free));
+
     /// <summary>Lends buffer <paramref name="index"/> as a pointer.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
     internal NetBufPtr Lend(int index, ulong token)

@@ -21,10 +21,10 @@ namespace NetBufNative;
 /// binding the cache once sound. Not thread-safe (it cannot be shared anyway).
 /// </para>
 /// </remarks>
-public ref struct NetBufWorker : IDisposable
+public readonly ref struct NetBufWorker : IDisposable
 {
-    private NetBufPool? _pool;
-    private ThreadCache? _cache;
+    private readonly NetBufPool? _pool;
+    private readonly ThreadCache? _cache;
 
     internal NetBufWorker(NetBufPool pool, ThreadCache? cache)
     {
@@ -33,16 +33,16 @@ public ref struct NetBufWorker : IDisposable
     }
 
     /// <summary>The pool this worker allocates from.</summary>
-    /// <exception cref="InvalidOperationException">The worker is default or disposed.</exception>
-    public readonly NetBufPool Pool => RequirePool();
+    /// <exception cref="InvalidOperationException">The worker is default (not opened with <see cref="NetBufPool.OpenWorker"/>).</exception>
+    public NetBufPool Pool => RequirePool();
 
     /// <summary>Allocates a buffer, as <see cref="NetBufPool.Alloc"/>.</summary>
     /// <returns>The buffer; dispose it to return it.</returns>
     /// <exception cref="NetBufPoolExhaustedException">Every buffer is in use.</exception>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
-    /// <exception cref="InvalidOperationException">The worker is default or disposed.</exception>
+    /// <exception cref="InvalidOperationException">The worker is default (not opened with <see cref="NetBufPool.OpenWorker"/>).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly NetBuf Alloc()
+    public NetBuf Alloc()
     {
         if (!TryAlloc(out NetBuf buffer))
         {
@@ -56,9 +56,9 @@ public ref struct NetBufWorker : IDisposable
     /// <param name="buffer">The buffer, or a default handle when the pool is exhausted.</param>
     /// <returns><see langword="false"/> only when every buffer is in use.</returns>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
-    /// <exception cref="InvalidOperationException">The worker is default or disposed.</exception>
+    /// <exception cref="InvalidOperationException">The worker is default (not opened with <see cref="NetBufPool.OpenWorker"/>).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly bool TryAlloc(out NetBuf buffer)
+    public bool TryAlloc(out NetBuf buffer)
     {
         NetBufPool pool = RequirePool();
         ThreadCache? cache = _cache;
@@ -79,8 +79,8 @@ public ref struct NetBufWorker : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is out of range.</exception>
     /// <exception cref="NetBufPoolExhaustedException">Fewer than <paramref name="count"/> buffers are free; nothing was allocated.</exception>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
-    /// <exception cref="InvalidOperationException">The worker is default or disposed.</exception>
-    public readonly NetBufBatch AllocBatch(int count)
+    /// <exception cref="InvalidOperationException">The worker is default (not opened with <see cref="NetBufPool.OpenWorker"/>).</exception>
+    public NetBufBatch AllocBatch(int count)
     {
         if (!TryAllocBatch(count, out NetBufBatch batch))
         {
@@ -100,9 +100,8 @@ public ref struct NetBufWorker : IDisposable
     /// <returns><see langword="false"/> when fewer than <paramref name="count"/> buffers are free; nothing was allocated.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is out of range.</exception>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
-    /// <exception cref="InvalidOperationException">The worker is default or disposed.</exception>
-    [SkipLocalsInit] // The batch's inline arrays are written before they are read.
-    public readonly bool TryAllocBatch(int count, out NetBufBatch batch)
+    /// <exception cref="InvalidOperationException">The worker is default (not opened with <see cref="NetBufPool.OpenWorker"/>).</exception>
+    public bool TryAllocBatch(int count, out NetBufBatch batch)
     {
         NetBufPool pool = RequirePool();
         if ((uint)(count - 1) >= NetBufBatch.MaxCount)
@@ -110,26 +109,25 @@ public ref struct NetBufWorker : IDisposable
             ThrowHelper.ThrowArgumentOutOfRange(nameof(count), count, $"A batch holds 1 to {NetBufBatch.MaxCount} buffers.");
         }
 
-        batch = new NetBufBatch(pool, _cache);
-        if (!batch.TryFill(count))
-        {
-            batch = default;
-            return false;
-        }
-
-        return true;
+        return NetBufBatch.TryAllocate(pool, _cache, count, out batch);
     }
 
-    /// <summary>Closes the worker: later calls on this variable throw. Buffers it allocated are not affected.</summary>
-    public void Dispose() => this = default;
+    /// <summary>
+    /// Ends the worker's scope (<c>using var worker = pool.OpenWorker();</c>). A worker holds no
+    /// resource, so this does nothing: buffers it allocated are not affected, and the variable stays
+    /// usable. (It is read-only so that a loop keeps the bound cache in registers.)
+    /// </summary>
+    public void Dispose()
+    {
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly void ThrowExhausted() =>
+    private void ThrowExhausted() =>
         throw new NetBufPoolExhaustedException(
             $"{_pool?.Name} is exhausted: all {_pool?.Capacity} buffers are in use (or fewer are free than the batch needs).");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly NetBufPool RequirePool()
+    private NetBufPool RequirePool()
     {
         NetBufPool? pool = _pool;
         if (pool is null)
@@ -143,5 +141,5 @@ public ref struct NetBufWorker : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowNoWorker() =>
-        ThrowHelper.ThrowInvalidOperation("This NetBufWorker is default or disposed: open one with NetBufPool.OpenWorker().");
+        ThrowHelper.ThrowInvalidOperation("This NetBufWorker is default: open one with NetBufPool.OpenWorker().");
 }

@@ -33,23 +33,29 @@ internal static partial class ProcessWideBarrier
     /// <summary><c>MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED</c> (linux/membarrier.h).</summary>
     private const int MembarrierCommandRegisterPrivateExpedited = 1 << 4;
 
+    /// <summary>The check's result, made once. Declared before <see cref="OwnerMustFence"/>, so its
+    /// initializer runs first (an initializer that set a property declared later was undone by that
+    /// property's own initializer, leaving the description empty).</summary>
+    private static (bool Reliable, string Description) Decision { get; } = Decide();
+
     /// <summary>
     /// Whether the owner of a thread cache must fence between writing its active flag and reading
     /// the frozen flag, because the thief's process-wide barrier cannot be trusted here.
     /// Decided once per process; each thread cache copies it (tests can force the fallback per pool).
     /// </summary>
-    public static readonly bool OwnerMustFence = !IsProcessWideBarrierReliable();
+    public static readonly bool OwnerMustFence = !Decision.Reliable;
 
     /// <summary>How the check decided, for diagnostics and tests.</summary>
-    public static string Description { get; private set; } = string.Empty;
+    public static string Description => Decision.Description;
 
-    /// <summary>Whether the platform's process-wide barrier is a real barrier on every core.</summary>
-    internal static bool IsProcessWideBarrierReliable()
+    /// <summary>Whether the platform's process-wide barrier is a real barrier on every core (asks again).</summary>
+    internal static bool IsProcessWideBarrierReliable() => Decide().Reliable;
+
+    private static (bool Reliable, string Description) Decide()
     {
         if (OperatingSystem.IsWindows())
         {
-            Description = "Windows: FlushProcessWriteBuffers is a documented barrier";
-            return true;
+            return (true, "Windows: FlushProcessWriteBuffers is a documented barrier");
         }
 
         if (OperatingSystem.IsLinux())
@@ -58,16 +64,14 @@ internal static partial class ProcessWideBarrier
             if ((supported & MembarrierCommandPrivateExpedited) != 0 &&
                 Membarrier(MembarrierCommandRegisterPrivateExpedited) == 0)
             {
-                Description = "Linux: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) is available";
-                return true;
+                return (true, "Linux: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) is available");
             }
         }
 
         bool x86 = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
-        Description = x86
+        return (x86, x86
             ? "x86: the runtime's page-protection barrier interrupts every core"
-            : "no expedited membarrier on a non-x86 CPU: owners fence symmetrically";
-        return x86;
+            : "no expedited membarrier on a non-x86 CPU: owners fence symmetrically");
     }
 
     /// <summary>The kernel's membarrier commands as a bit mask, or 0 when the call fails.</summary>
