@@ -1,0 +1,25 @@
+namespace NetBufNative.Drivers.Linux;
+
+/// <summary>How an <see cref="AfPacketDriver"/> opens its socket. Immutable once built; thread-safe to share.</summary>
+public sealed class AfPacketDriverOptions
+{
+    /// <summary>The named network namespace (from <c>ip netns add</c>) the interface is in; <see langword="null"/> (the default) for the caller's own.</summary>
+    public string? NetworkNamespace { get; init; }
+
+    /// <summary>
+    /// A <c>PACKET_FANOUT</c> group id, 0 to 65535, to join in hash mode: the kernel spreads the
+    /// interface's received frames over the group's sockets by flow hash (one flow always to one
+    /// socket). Open one driver per worker thread with the same id, interface and namespace, all over
+    /// one pool. <see langword="null"/> (the default): no fanout, the socket sees every frame.
+    /// </summary>
+    public int? FanoutGroup { get; init; }
+
+    /// <summary>Buffers the receive queue holds (posted empty ones), 1 to 65536; <see cref="AfPacketDriver.DefaultQueueSize"/> by default.</summary>
+    public int RxQueueSize { get; init; } = AfPacketDriver.DefaultQueueSize;
+
+    /// <summary>Sent buffers the transmit queue holds until <see cref="AfPacketDriver.RecycleTxBuffers"/>, 1 to 65536; <see cref="AfPacketDriver.DefaultQueueSize"/> by default.</summary>
+    public int TxQueueSize { get; init; } = AfPacketDriver.DefaultQueueSize;
+
+    /// <summary>Most frames one <c>recvmmsg</c>/<c>sendmmsg</c> call moves, 1 to 1024; <see cref="AfPacketDriver.DefaultBatchSize"/> by default.</summary>
+    public int BatchSize { get; init; } = AfPacketDriver.DefaultBatchSize;
+}

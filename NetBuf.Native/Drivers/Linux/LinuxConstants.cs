@@ -1,0 +1,77 @@
+namespace NetBufNative.Drivers.Linux;
+
+/// <summary>
+/// Constants of the Linux API the drivers use, from the kernel's UAPI headers (x86-64 and
+/// AArch64 share them), checked on this project's machines (docs: linux-packet-io).
+/// </summary>
+internal static class LinuxConstants
+{
+    // fcntl.h
+    internal const int O_RDONLY = 0;
+    internal const int O_RDWR = 2;
+    internal const int O_NONBLOCK = 0x800;
+    internal const int O_CLOEXEC = 0x80000;
+
+    // sys/eventfd.h
+    internal const int EFD_NONBLOCK = O_NONBLOCK;
+    internal const int EFD_CLOEXEC = O_CLOEXEC;
+
+    // poll.h
+    internal const short POLLIN = 0x001;
+    internal const short POLLOUT = 0x004;
+    internal const short POLLERR = 0x008;
+    internal const short POLLHUP = 0x010;
+    internal const short POLLNVAL = 0x020;
+
+    // socket.h
+    internal const int AF_INET = 2;
+    internal const int AF_PACKET = 17;
+    internal const int SOCK_DGRAM = 2;
+    internal const int SOCK_RAW = 3;
+    internal const int SOCK_NONBLOCK = O_NONBLOCK;
+    internal const int SOCK_CLOEXEC = O_CLOEXEC;
+    internal const int MSG_DONTWAIT = 0x40;
+    internal const int MSG_TRUNC = 0x20;
+    internal const int SOL_SOCKET = 1;
+    internal const int SO_RCVBUF = 8;
+
+    // linux/if_packet.h
+    internal const int SOL_PACKET = 263;
+    internal const int PACKET_FANOUT = 18;
+    internal const int PACKET_IGNORE_OUTGOING = 23;
+    internal const int PACKET_FANOUT_HASH = 0;
+    internal const byte PACKET_OUTGOING = 4;
+
+    // linux/if_ether.h: every protocol, in host order (htons it for the socket and sockaddr_ll).
+    internal const ushort ETH_P_ALL = 0x0003;
+
+    // linux/sockios.h (ioctls on any socket, for an interface named in an ifreq).
+    internal const uint SIOCGIFFLAGS = 0x8913;
+    internal const uint SIOCSIFFLAGS = 0x8914;
+    internal const uint SIOCGIFMTU = 0x8921;
+    internal const uint SIOCSIFHWADDR = 0x8924;
+    internal const uint SIOCGIFHWADDR = 0x8927;
+
+    // linux/if.h
+    internal const short IFF_UP = 0x1;
+
+    // linux/if_arp.h: the hardware type of Ethernet in a sockaddr (ARPHRD_ETHER).
+    internal const ushort ARPHRD_ETHER = 1;
+
+    // linux/if_tun.h: TUNSETIFF = _IOW('T', 202, int).
+    internal const uint TUNSETIFF = 0x400454CA;
+    internal const short IFF_TAP = 0x0002;
+    internal const short IFF_NO_PI = 0x1000;
+
+    // sched.h
+    internal const int CLONE_NEWNET = 0x40000000;
+
+    /// <summary>The longest interface name, without its terminating zero (IFNAMSIZ - 1).</summary>
+    internal const int MaxInterfaceNameLength = 15;
+
+    /// <summary>An Ethernet header: two addresses and the type (no 802.1Q tag).</summary>
+    internal const int EthernetHeaderLength = 14;
+
+    /// <summary>Room for one 802.1Q tag beyond the MTU and Ethernet header.</summary>
+    internal const int VlanTagLength = 4;
+}
