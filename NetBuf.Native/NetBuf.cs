@@ -32,6 +32,11 @@ public ref struct NetBuf : IDisposable
     /// <summary>The allocating thread's cache, if the pool has one: a NetBuf never leaves its
     /// thread, so its Dispose can free into this cache without looking it up again.</summary>
     private ThreadCache? _cache;
+
+    /// <summary>The buffer's metadata slot, held as a reference (a ref struct may hold one): every
+    /// member checks and changes it without looking the slot up in the pool's table again. A
+    /// GC-tracked reference into the pool's slot table, so it keeps that table alive.</summary>
+    private ref BufferSlot _slot;
     private ulong _token;
     private int _index;
 
@@ -39,16 +44,22 @@ public ref struct NetBuf : IDisposable
     private bool _view;
 
     internal NetBuf(NetBufPool pool, int index, ulong token, ThreadCache? cache = null, bool view = false)
+        : this(pool, index, ref pool.SlotAt(index), token, cache, view)
+    {
+    }
+
+    internal NetBuf(NetBufPool pool, int index, ref BufferSlot slot, ulong token, ThreadCache? cache, bool view = false)
     {
         _pool = pool;
         _index = index;
+        _slot = ref slot;
         _token = token;
         _cache = cache;
         _view = view;
     }
 
     /// <summary>Whether this handle currently owns (or, for a view, still views) a buffer.</summary>
-    public readonly bool IsValid => _pool is not null && Volatile.Read(ref _pool.SlotAt(_index).State) == _token;
+    public readonly bool IsValid => _pool is not null && Volatile.Read(ref _slot.State) == _token;
 
     /// <summary>The pool the buffer belongs to.</summary>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
@@ -402,7 +413,7 @@ public ref struct NetBuf : IDisposable
         if (_cache is not null)
         {
             // Only allocations set a cache, so the token is an owner's (never a view's).
-            pool.ReturnOwned(_index, _token, _cache);
+            pool.ReturnOwned(ref _slot, _index, _token, _cache);
             return;
         }
 
@@ -422,7 +433,7 @@ public ref struct NetBuf : IDisposable
     internal readonly NetBufPool TakeOwnership(out int index, out ulong token)
     {
         NetBufPool pool = RequireOwner();
-        _ = pool.OwnedSlot(_index, _token);
+        _ = ref Slot(out _, out _);
         index = _index;
         token = _token;
         return pool;
@@ -452,7 +463,12 @@ public ref struct NetBuf : IDisposable
         }
 
         pool = owner;
-        ref BufferSlot slot = ref owner.OwnedSlot(_index, _token);
+        ref BufferSlot slot = ref _slot;
+        if (Volatile.Read(ref slot.State) != _token)
+        {
+            owner.ThrowStaleHandle(_index, _token);
+        }
+
         regions = Volatile.Read(ref slot.Regions);
         return ref slot;
     }
@@ -469,7 +485,7 @@ public ref struct NetBuf : IDisposable
         Volatile.Write(ref slot.Regions, regions);
         if (Volatile.Read(ref slot.State) != _token)
         {
-            pool.ThrowStaleAfterWrite(_index, _token);
+            pool.ThrowStaleHandle(_index, _token);
         }
     }
 

@@ -268,7 +268,8 @@ public sealed unsafe partial class NetBufPool : IDisposable
             ThrowExhausted();
         }
 
-        return new NetBuf(this, index, Acquire(index, BufferKind.Owned), cache);
+        ref BufferSlot slot = ref _slots[index];
+        return new NetBuf(this, index, ref slot, Acquire(ref slot, BufferKind.Owned), cache);
     }
 
     /// <summary>Allocates a buffer if one is free.</summary>
@@ -285,7 +286,8 @@ public sealed unsafe partial class NetBufPool : IDisposable
             return false;
         }
 
-        buffer = new NetBuf(this, index, Acquire(index, BufferKind.Owned), cache);
+        ref BufferSlot slot = ref _slots[index];
+        buffer = new NetBuf(this, index, ref slot, Acquire(ref slot, BufferKind.Owned), cache);
         return true;
     }
 
@@ -597,17 +599,26 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// </summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale (a second dispose).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void ReturnOwned(int index, ulong token, ThreadCache cache)
+    internal void ReturnOwned(ref BufferSlot slot, int index, ulong token, ThreadCache cache)
     {
-        _ = TransferOwned(index, token, BufferKind.Free);
+        // As in TransferOwned: an Owned token lives on one thread only, so compare and write.
+        if (slot.State != token)
+        {
+            ThrowStale(index, token);
+        }
+
+        Volatile.Write(ref slot.State, BufferToken.Next(token, BufferKind.Free));
         PushToCache(cache, index);
     }
 
     /// <summary>Marks a popped buffer as owned by a new handle of <paramref name="kind"/>, with empty regions.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong Acquire(int index, BufferKind kind)
+    internal ulong Acquire(int index, BufferKind kind) => Acquire(ref _slots[index], kind);
+
+    /// <summary>Marks a popped buffer's <paramref name="slot"/> as owned by a new handle of <paramref name="kind"/>, with empty regions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong Acquire(ref BufferSlot slot, BufferKind kind)
     {
-        ref BufferSlot slot = ref _slots[index];
         ulong token = BufferToken.Next(slot.State, kind);
         slot.Regions = _defaultRegions;
 
@@ -706,9 +717,9 @@ public sealed unsafe partial class NetBufPool : IDisposable
             "A NetBuf is a handle: pass it by ref to a method that takes ownership.");
     }
 
-    /// <summary>Throws for a handle found stale right after it wrote the buffer's regions (it raced the buffer's return).</summary>
+    /// <summary>Throws for a stale handle (its token no longer matches the buffer's state word).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal void ThrowStaleAfterWrite(int index, ulong token) => ThrowStale(index, token);
+    internal void ThrowStaleHandle(int index, ulong token) => ThrowStale(index, token);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowInvalidPointer(NetBufPtr bufPtr, PointerCheck check)

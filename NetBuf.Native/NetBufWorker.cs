@@ -69,7 +69,8 @@ public readonly ref struct NetBufWorker : IDisposable
             return false;
         }
 
-        buffer = new NetBuf(pool, index, pool.Acquire(index, BufferKind.Owned), cache);
+        ref BufferSlot slot = ref pool.SlotAt(index);
+        buffer = new NetBuf(pool, index, ref slot, pool.Acquire(ref slot, BufferKind.Owned), cache);
         return true;
     }
 
