@@ -125,12 +125,13 @@ public ref struct NetBufBatch : IDisposable
         // Check every entry first, so a stale one leaves everything as it was. The tokens are Owned
         // tokens, which only this thread holds: nothing can change between the check and the store,
         // so the second pass writes without reading again.
+        SlotTable.Cursor slots = pool.OpenSlots();
         for (int i = 0; i < count; i++)
         {
             ulong token = _tokens[i];
-            if (token != 0)
+            if (token != 0 && Volatile.Read(ref slots[_indices[i]].State) != token)
             {
-                _ = pool.OwnedSlot(_indices[i], token);
+                pool.ThrowStaleHandle(_indices[i], token);
             }
         }
 
@@ -142,7 +143,7 @@ public ref struct NetBufBatch : IDisposable
             if (token != 0)
             {
                 int index = _indices[i];
-                pool.ReleaseOwnedUnchecked(index, token);
+                Volatile.Write(ref slots[index].State, BufferToken.Next(token, BufferKind.Free));
                 freed[n++] = index;
             }
         }
@@ -183,9 +184,10 @@ public ref struct NetBufBatch : IDisposable
         }
 
         Span<ulong> tokens = batch._tokens;
+        SlotTable.Cursor slots = pool.OpenSlots();
         for (int i = 0; i < taken.Length; i++)
         {
-            tokens[i] = pool.Acquire(taken[i], BufferKind.Owned);
+            tokens[i] = pool.Acquire(ref slots[taken[i]], BufferKind.Owned);
         }
 
         batch._count = count;

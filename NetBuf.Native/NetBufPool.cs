@@ -465,6 +465,9 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <summary><paramref name="length"/> rounded up to a multiple of <see cref="CacheLineSize"/>.</summary>
     internal static int RoundUpToCacheLine(int length) => (length + CacheLineSize - 1) & ~(CacheLineSize - 1);
 
+    /// <summary>A cursor over the slot table for loops over many buffers (batches).</summary>
+    internal SlotTable.Cursor OpenSlots() => _slots.Open();
+
     /// <summary>The metadata slot of buffer <paramref name="index"/>; the index must be in range.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ref BufferSlot SlotAt(int index) => ref _slots[index];
@@ -563,12 +566,6 @@ public sealed unsafe partial class NetBufPool : IDisposable
         Volatile.Write(ref state, next);
         return next;
     }
-
-    /// <summary>Marks buffer <paramref name="index"/>, whose Owned <paramref name="token"/> the caller has just
-    /// checked on this thread, as free: a plain store, for <see cref="NetBufBatch.Dispose"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void ReleaseOwnedUnchecked(int index, ulong token) =>
-        Volatile.Write(ref _slots[index].State, BufferToken.Next(token, BufferKind.Free));
 
     /// <summary>Lends buffer <paramref name="index"/> as a pointer.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>

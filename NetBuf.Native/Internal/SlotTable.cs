@@ -60,11 +60,38 @@ internal readonly struct SlotTable
         return new SlotTable(memory, firstSlot, System.Numerics.BitOperations.Log2((uint)stride), capacity);
     }
 
+    /// <summary>A view of the table for a loop over many slots: the table's fields read once.</summary>
+    public Cursor Open() => new(ref this[0], _shift);
+
     /// <summary>The slot of buffer <paramref name="index"/>. No bounds check: callers pass an index in 0..capacity-1.</summary>
     public ref BufferSlot this[int index]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => ref Unsafe.As<byte, BufferSlot>(ref Unsafe.Add(
             ref MemoryMarshal.GetArrayDataReference(_memory), _firstSlot + ((nint)(uint)index << _shift)));
+    }
+
+    /// <summary>
+    /// The table's first slot and stride, held in a ref struct so that a loop over many slots (a
+    /// batch) computes each address from registers instead of reloading the table's fields.
+    /// </summary>
+    public readonly ref struct Cursor
+    {
+        private readonly ref BufferSlot _first;
+        private readonly int _shift;
+
+        public Cursor(ref BufferSlot first, int shift)
+        {
+            _first = ref first;
+            _shift = shift;
+        }
+
+        /// <summary>The slot of buffer <paramref name="index"/>; no bounds check, as for the table's indexer.</summary>
+        public ref BufferSlot this[int index]
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => ref Unsafe.As<byte, BufferSlot>(ref Unsafe.Add(
+                ref Unsafe.As<BufferSlot, byte>(ref _first), (nint)(uint)index << _shift));
+        }
     }
 }
