@@ -81,6 +81,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
     private readonly int _cacheSize;
     private readonly int _cacheBatch;
     private readonly bool _ownerFence;
+    private readonly bool _blockIsArray;
 
     /// <summary>XORed into the tokens of <see cref="NetBufPtr"/>s (kind bits left clear), so a pointer
     /// of a freed pool whose block address was reused by a new pool is very unlikely to match.</summary>
@@ -162,6 +163,11 @@ public sealed unsafe partial class NetBufPool : IDisposable
                 $"ThreadCacheSize must be between 0 (no cache) and {MaxThreadCacheSize}, or null for automatic.");
         }
 
+        if (options.BlockMemory is not (NetBufBlockMemory.Native or NetBufBlockMemory.PinnedArray))
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(options), (int)options.BlockMemory, "BlockMemory must be Native or PinnedArray.");
+        }
+
         int stride = RoundUpToCacheLine(bufferLength);
         if (!TryComputeBlockLength(capacity, stride, (ulong)nint.MaxValue, out ulong blockLength))
         {
@@ -169,6 +175,15 @@ public sealed unsafe partial class NetBufPool : IDisposable
                 nameof(capacity),
                 capacity,
                 $"{capacity} buffers of {stride} bytes do not fit in this process's address space.");
+        }
+
+        if (options.BlockMemory == NetBufBlockMemory.PinnedArray && blockLength + (ulong)alignment > (ulong)Array.MaxLength)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(
+                nameof(capacity),
+                capacity,
+                $"{capacity} buffers of {stride} bytes ({blockLength} bytes with the alignment) do not fit one array ({Array.MaxLength} bytes): " +
+                "use BlockMemory = Native, or fewer or shorter buffers.");
         }
 
         _capacity = capacity;
@@ -181,6 +196,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
         _cacheSize = requestedCache ?? AutomaticThreadCacheSize(capacity);
         _cacheBatch = Math.Max(1, _cacheSize / 2);
         _ownerFence = options.ForceOwnerFence || ProcessWideBarrier.OwnerMustFence;
+        _blockIsArray = options.BlockMemory == NetBufBlockMemory.PinnedArray;
         _pointerSalt = (ulong)Random.Shared.NextInt64() << 2;
         _name = options.Name ?? $"NetBufPool#{Interlocked.Increment(ref s_lastPoolNumber)}";
 
@@ -188,7 +204,9 @@ public sealed unsafe partial class NetBufPool : IDisposable
         // slots are already a free list 0, 1, 2, ... with every buffer free at generation 0.
         _slots = SlotTable.Allocate(capacity, options.SlotStride);
         _freeList.Initialize(_slots);
-        _memory = PoolBlock.Allocate((nuint)blockLength, (nuint)alignment, _slots);
+        _memory = options.BlockMemory == NetBufBlockMemory.PinnedArray
+            ? PoolBlock.AllocatePinnedArray((nuint)blockLength, (nuint)alignment, _slots)
+            : PoolBlock.Allocate((nuint)blockLength, (nuint)alignment, _slots);
         _block = _memory.Pointer;
         if (options.PreFault)
         {
@@ -213,6 +231,9 @@ public sealed unsafe partial class NetBufPool : IDisposable
 
     /// <summary>The alignment of the native block, in bytes (<see cref="NetBufPoolOptions.BlockAlignment"/>).</summary>
     public int BlockAlignment => _blockAlignment;
+
+    /// <summary>Where the block lives (<see cref="NetBufPoolOptions.BlockMemory"/>).</summary>
+    public NetBufBlockMemory BlockMemory => _blockIsArray ? NetBufBlockMemory.PinnedArray : NetBufBlockMemory.Native;
 
     /// <summary>The headroom a freshly allocated buffer starts with (<see cref="NetBufPoolOptions.DefaultHeadroom"/>).</summary>
     public int DefaultHeadroom => RegionWord.Offset(_defaultRegions);

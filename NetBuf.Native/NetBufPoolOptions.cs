@@ -39,6 +39,13 @@ public sealed class NetBufPoolOptions
     /// </summary>
     public bool PreFault { get; init; }
 
+    /// <summary>
+    /// Where the block of buffers lives: <see cref="NetBufBlockMemory.Native"/> (the default) or
+    /// <see cref="NetBufBlockMemory.PinnedArray"/>, for consumers that need array-backed
+    /// <see cref="Memory{T}"/> (Kestrel's socket transport, for one, when the pool is its memory pool).
+    /// </summary>
+    public NetBufBlockMemory BlockMemory { get; init; }
+
     /// <summary>A name for exception messages and diagnostics; by default <c>NetBufPool#N</c>.</summary>
     public string? Name { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace NetBufNative.Internal;
 
@@ -40,6 +41,28 @@ internal sealed unsafe class BufferMemoryManager : MemoryManager<byte>
     {
         ThrowIfReturned();
         return _pool.CreateSpan(_index, 0, _pool.BufferLength);
+    }
+
+    /// <summary>
+    /// The buffer as a segment of the pool's pinned array, when the pool's block is one
+    /// (<see cref="NetBufBlockMemory.PinnedArray"/>): what <see cref="MemoryMarshal.TryGetArray{T}"/>
+    /// returns, for consumers that need array-backed memory. No copy.
+    /// </summary>
+    /// <param name="segment">The buffer's segment, or default.</param>
+    /// <returns><see langword="false"/> for a native block, or once the block was freed.</returns>
+    /// <exception cref="ObjectDisposedException">The buffer is free (returned to its pool).</exception>
+    protected override bool TryGetArray(out ArraySegment<byte> segment)
+    {
+        byte[]? array = _pool.Memory.Array;
+        if (array is null)
+        {
+            segment = default;
+            return false;
+        }
+
+        ThrowIfReturned();
+        segment = new ArraySegment<byte>(array, _pool.Memory.ArrayOffset + (_index * _pool.BufferStride), _pool.BufferLength);
+        return true;
     }
 
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace NetBufNative.Internal;
@@ -29,16 +30,25 @@ internal sealed unsafe class PoolBlock
     private static long s_leakedBlocks;
     private static long s_leakedBytes;
 
+    /// <summary>Pinned arrays of pools collected with buffers out, kept reachable on purpose (the
+    /// managed counterpart of leaking a native block: the GC would otherwise reuse the memory).</summary>
+    private static readonly List<byte[]> s_leakedArrays = [];
+
     private readonly SlotTable _slots;
     private readonly nuint _length;
     private byte* _pointer;
+
+    /// <summary>The block's memory when it is a pinned managed array (<see cref="NetBufBlockMemory.PinnedArray"/>), else null.</summary>
+    private byte[]? _array;
     private long _references = PoolReference;
 
-    private PoolBlock(byte* pointer, nuint length, SlotTable slots)
+    private PoolBlock(byte* pointer, nuint length, SlotTable slots, byte[]? array, int arrayOffset)
     {
         _pointer = pointer;
         _length = length;
         _slots = slots;
+        _array = array;
+        ArrayOffset = arrayOffset;
     }
 
     /// <summary>Finalizes a pool collected without <see cref="NetBufPool.Dispose"/>: frees the block only if no buffer is out.</summary>
@@ -55,6 +65,14 @@ internal sealed unsafe class PoolBlock
         {
             if (BufferToken.KindOf(_slots[i].State) != BufferKind.Free)
             {
+                if (_array is not null)
+                {
+                    lock (s_leakedArrays)
+                    {
+                        s_leakedArrays.Add(_array);
+                    }
+                }
+
                 Interlocked.Increment(ref s_leakedBlocks);
                 Interlocked.Add(ref s_leakedBytes, (long)_length);
                 return;
@@ -73,13 +91,37 @@ internal sealed unsafe class PoolBlock
     /// <summary>The block's first byte.</summary>
     public byte* Pointer => _pointer;
 
+    /// <summary>The pinned array the block lives in, or null for native memory; null too once freed.</summary>
+    public byte[]? Array => Volatile.Read(ref _array);
+
+    /// <summary>Where the block starts in <see cref="Array"/>.</summary>
+    public int ArrayOffset { get; }
+
     /// <summary>Whether the block has been freed.</summary>
     public bool IsReleased => Volatile.Read(ref _references) == 0;
 
     /// <summary>Allocates <paramref name="length"/> bytes aligned to <paramref name="alignment"/>; the contents are not touched.</summary>
     /// <exception cref="OutOfMemoryException">The allocation failed.</exception>
     public static PoolBlock Allocate(nuint length, nuint alignment, SlotTable slots) =>
-        new((byte*)NativeMemory.AlignedAlloc(length, alignment), length, slots);
+        new((byte*)NativeMemory.AlignedAlloc(length, alignment), length, slots, null, 0);
+
+    /// <summary>
+    /// Allocates the block inside one pinned array on the pinned object heap, aligned to
+    /// <paramref name="alignment"/> within it, so that <see cref="System.Runtime.InteropServices.MemoryMarshal.TryGetArray{T}"/>
+    /// can hand out array segments of its buffers. The caller has checked that
+    /// <paramref name="length"/> + <paramref name="alignment"/> fits an array.
+    /// </summary>
+    /// <exception cref="OutOfMemoryException">The allocation failed.</exception>
+    public static PoolBlock AllocatePinnedArray(nuint length, nuint alignment, SlotTable slots)
+    {
+        // Uninitialized: fresh pages from the OS are zero and untouched (creation touches no data page).
+        byte[] array = GC.AllocateUninitializedArray<byte>(checked((int)(length + alignment)), pinned: true);
+
+        // Sound: the array is pinned for its whole life, so its address never changes.
+        byte* data = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        nuint offset = (alignment - ((nuint)data & (alignment - 1))) & (alignment - 1);
+        return new PoolBlock(data + offset, length, slots, array, (int)offset);
+    }
 
     /// <summary>Adds a reference (a pin) unless the block is already freed.</summary>
     /// <returns><see langword="false"/> when the block is freed.</returns>
@@ -122,7 +164,14 @@ internal sealed unsafe class PoolBlock
     {
         // Reached once: by the count's one transition to zero, or by the finalizer, which runs
         // only when nothing else can reach this object (and returns early if the count did).
-        NativeMemory.AlignedFree(_pointer);
+        // A pinned array is not freed here: dropping the reference lets the GC reclaim it once
+        // nothing (an array segment handed out, say) references it any more.
+        if (_array is null)
+        {
+            NativeMemory.AlignedFree(_pointer);
+        }
+
+        Volatile.Write(ref _array, null);
         _pointer = null;
         Volatile.Write(ref _references, 0);
     }
