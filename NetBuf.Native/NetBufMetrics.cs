@@ -56,6 +56,7 @@ public static class NetBufMetrics
         meter.CreateObservableCounter("netbuf.pool.allocations", () => Observe(static s => s.TotalAllocations), "{buffer}", "Buffers allocated.");
         meter.CreateObservableCounter("netbuf.pool.frees", () => Observe(static s => s.TotalFrees), "{buffer}", "Buffers returned.");
         meter.CreateObservableCounter("netbuf.pool.allocation_failures", () => Observe(static s => s.AllocationFailures), "{allocation}", "Allocations that found the pool exhausted.");
+        meter.CreateObservableCounter("netbuf.pool.diagnostic_reports", () => Observe(static s => s.DiagnosticReports), "{report}", "Findings of the diagnostic mode: writes after free, overflows, leaks.");
         meter.CreateObservableCounter("netbuf.pool.leaked_blocks", static () => PoolBlock.LeakedBlocks, "{block}", "Native blocks of pools collected without Dispose while buffers were still out: left allocated on purpose, since spans or devices may still use them.");
         meter.CreateObservableCounter("netbuf.pool.leaked_bytes", static () => PoolBlock.LeakedBytes, "By", "Bytes of those leaked blocks.");
         return meter;

@@ -226,6 +226,18 @@ public sealed unsafe partial class NetBufPool
     private bool TryTakeIndicesShared(Span<int> destination)
     {
         int taken = _freeList.PopBatch(_slots, destination, allOrNothing: true);
+        if (taken == 0 && _diagnostics is not null)
+        {
+            // Not enough in the list: let the quarantine go (checked) and try once more.
+            int released;
+            while ((released = _diagnostics.ReleaseOldest()) >= 0)
+            {
+                PushOrCountAfterClose([released]);
+            }
+
+            taken = _freeList.PopBatch(_slots, destination, allOrNothing: true);
+        }
+
         if (taken == IndexFreeList<AbaTaggedPolicy>.Closed)
         {
             ThrowDisposed();
@@ -234,6 +246,14 @@ public sealed unsafe partial class NetBufPool
         if (taken == 0)
         {
             return false;
+        }
+
+        if (_diagnostics is not null)
+        {
+            foreach (int index in destination)
+            {
+                _diagnostics.OnTaken(index);
+            }
         }
 
         UpdateHighWaterMark(_capacity - _freeList.Count(_slots));
@@ -324,6 +344,16 @@ public sealed unsafe partial class NetBufPool
         if (_cacheSize != 0)
         {
             ReturnIndicesToCache(CurrentCache(), indices);
+            return;
+        }
+
+        if (_diagnostics is not null)
+        {
+            foreach (int index in indices)
+            {
+                ReturnSharedIndex(index);
+            }
+
             return;
         }
 

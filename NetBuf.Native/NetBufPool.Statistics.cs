@@ -29,7 +29,7 @@ public sealed unsafe partial class NetBufPool
         }
 
         int available = Available;
-        int inUse = IsDisposed ? InUse : _capacity - available;
+        int inUse = IsDisposed ? InUse : Math.Max(0, _capacity - available - Quarantined);
         UpdateHighWaterMark(inUse);
 
         // Each cache's count only grows and the registry moves a retired cache's count into its
@@ -52,7 +52,8 @@ public sealed unsafe partial class NetBufPool
             Volatile.Read(ref _highWaterMark),
             Interlocked.Read(ref _allocationFailures),
             allocations,
-            frees);
+            frees,
+            DiagnosticReports);
     }
 
     /// <summary>Raises <paramref name="published"/> to <paramref name="value"/> if that is higher.</summary>

@@ -99,8 +99,19 @@ public sealed unsafe partial class NetBufPool
         int index = _freeList.Pop(_slots, out int freeBefore);
         if (index < 0)
         {
+            // The diagnostic mode's quarantine holds free buffers back, but never to the point of exhaustion.
+            int released;
+            if (index == IndexFreeList<AbaTaggedPolicy>.Empty && _diagnostics is not null && (released = _diagnostics.ReleaseOldest()) >= 0)
+            {
+                _diagnostics.OnTaken(released);
+                CurrentCache().Allocations++;
+                return released;
+            }
+
             return OnTakeFailed(index);
         }
+
+        _diagnostics?.OnTaken(index);
 
         CurrentCache().Allocations++;
         int inUse = _capacity - freeBefore + 1;
@@ -163,6 +174,11 @@ public sealed unsafe partial class NetBufPool
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReturnSharedIndex(int index)
     {
+        if (_diagnostics is not null && (index = _diagnostics.OnReturned(index)) < 0)
+        {
+            return; // in quarantine
+        }
+
         if (!_freeList.TryPush(_slots, index))
         {
             OnReturnedAfterClose();

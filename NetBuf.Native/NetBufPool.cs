@@ -83,6 +83,9 @@ public sealed unsafe partial class NetBufPool : IDisposable
     private readonly bool _ownerFence;
     private readonly bool _blockIsArray;
 
+    /// <summary>The diagnostic mode's state, or null (the mode is off): only no-cache paths look at it.</summary>
+    private readonly PoolDiagnostics? _diagnostics;
+
     /// <summary>XORed into the tokens of <see cref="NetBufPtr"/>s (kind bits left clear), so a pointer
     /// of a freed pool whose block address was reused by a new pool is very unlikely to match.</summary>
     private readonly ulong _pointerSalt;
@@ -168,7 +171,18 @@ public sealed unsafe partial class NetBufPool : IDisposable
             ThrowHelper.ThrowArgumentOutOfRange(nameof(options), (int)options.BlockMemory, "BlockMemory must be Native or PinnedArray.");
         }
 
-        int stride = RoundUpToCacheLine(bufferLength);
+        NetBufDiagnosticsOptions? diagnostics = options.Diagnostics;
+        if (diagnostics is not null &&
+            (diagnostics.QuarantineLength < 0 || diagnostics.QuarantineLength >= capacity || diagnostics.StackTraceSampleRate < 0))
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(
+                nameof(options),
+                diagnostics.QuarantineLength,
+                $"Diagnostics.QuarantineLength must be between 0 and the capacity - 1 ({capacity - 1}), and StackTraceSampleRate 0 or more.");
+        }
+
+        // The diagnostic mode puts guard bytes after each buffer's usable length.
+        int stride = RoundUpToCacheLine(bufferLength + (diagnostics is null ? 0 : NetBufDiagnosticsOptions.GuardLength));
         if (!TryComputeBlockLength(capacity, stride, (ulong)nint.MaxValue, out ulong blockLength))
         {
             ThrowHelper.ThrowArgumentOutOfRange(
@@ -193,7 +207,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
         _blockAlignment = alignment;
         _stamp = Interlocked.Increment(ref s_lastStamp);
         _cacheSlot = (nint)(_stamp & (ThreadCache.TableWays - 1));
-        _cacheSize = requestedCache ?? AutomaticThreadCacheSize(capacity);
+        _cacheSize = diagnostics is not null ? 0 : requestedCache ?? AutomaticThreadCacheSize(capacity);
         _cacheBatch = Math.Max(1, _cacheSize / 2);
         _ownerFence = options.ForceOwnerFence || ProcessWideBarrier.OwnerMustFence;
         _blockIsArray = options.BlockMemory == NetBufBlockMemory.PinnedArray;
@@ -208,6 +222,12 @@ public sealed unsafe partial class NetBufPool : IDisposable
             ? PoolBlock.AllocatePinnedArray((nuint)blockLength, (nuint)alignment, _slots)
             : PoolBlock.Allocate((nuint)blockLength, (nuint)alignment, _slots);
         _block = _memory.Pointer;
+        if (diagnostics is not null)
+        {
+            _diagnostics = new PoolDiagnostics(diagnostics, _name, capacity, bufferLength, stride);
+            _diagnostics.Attach(_block);
+            _memory.Diagnostics = _diagnostics;
+        }
         if (options.PreFault)
         {
             NativeMemory.Clear(_block, (nuint)blockLength);
@@ -253,13 +273,19 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <see cref="Available"/>, a snapshot between 0 and <see cref="Capacity"/>. After
     /// <see cref="Dispose"/>, how many have still to come back.</summary>
     /// <remarks>Thread-safe.</remarks>
-    public int InUse => Volatile.Read(ref _disposed) == 0 ? _capacity - Available : CountOutstandingAfterClose();
+    public int InUse => Volatile.Read(ref _disposed) == 0 ? Math.Max(0, _capacity - Available - Quarantined) : CountOutstandingAfterClose();
+
+    /// <summary>Freed buffers the diagnostic mode holds back (neither available nor in use); 0 without it.</summary>
+    private int Quarantined => _diagnostics?.Quarantined ?? 0;
 
     /// <summary>Whether <see cref="Dispose"/> has been called.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>Free buffers in the shared list alone, not counting the thread caches.</summary>
     internal int SharedAvailable => _freeList.Count(_slots);
+
+    /// <summary>Reports the diagnostic mode has made (0 without it).</summary>
+    internal long DiagnosticReports => _diagnostics?.Reports ?? 0;
 
     /// <summary>The pool's unique stamp (it picks the pool's set in every thread's cache table).</summary>
     internal long Stamp => _stamp;
@@ -466,8 +492,38 @@ public sealed unsafe partial class NetBufPool : IDisposable
         // counted here as free (in the list, or drained from a cache), or is still out and is
         // counted when it comes back (see OnReturnedAfterClose).
         int freeAtClose = _freeList.Close(_slots);
-        int outstanding = _capacity - freeAtClose - RetireCaches();
+        int outstanding = _capacity - freeAtClose - RetireCaches() - (_diagnostics?.Close() ?? 0);
+        if (_diagnostics is not null && outstanding > 0)
+        {
+            foreach (NetBufDiagnostic leak in GetOutstandingBuffers())
+            {
+                _diagnostics.Report(leak);
+            }
+        }
+
         _memory.Close(outstanding);
+    }
+
+    /// <summary>
+    /// The buffers out of the pool now (owned, boxed or lent), each as a
+    /// <see cref="NetBufDiagnosticKind.Leak"/> report with where it was allocated when the diagnostic
+    /// mode took that stack trace (<see cref="NetBufPoolOptions.Diagnostics"/>; null otherwise). For
+    /// finding leaks: call it when every buffer should be back.
+    /// </summary>
+    /// <returns>One report per buffer out; empty when every buffer is back.</returns>
+    /// <remarks>Thread-safe; a snapshot, O(capacity); allocates the list.</remarks>
+    public IReadOnlyList<NetBufDiagnostic> GetOutstandingBuffers()
+    {
+        var outstanding = new List<NetBufDiagnostic>();
+        for (int i = 0; i < _capacity; i++)
+        {
+            if (BufferToken.KindOf(Volatile.Read(ref _slots[i].State)) != BufferKind.Free)
+            {
+                outstanding.Add(_diagnostics?.Leak(i) ?? new NetBufDiagnostic(NetBufDiagnosticKind.Leak, _name, i, -1, null, null));
+            }
+        }
+
+        return outstanding;
     }
 
     /// <inheritdoc/>

@@ -46,6 +46,14 @@ public sealed class NetBufPoolOptions
     /// </summary>
     public NetBufBlockMemory BlockMemory { get; init; }
 
+    /// <summary>
+    /// The diagnostic mode (poison and quarantine of freed buffers, guard bytes, allocation stack
+    /// traces, leak reports), for tests and debugging; <see langword="null"/> (the default) for
+    /// none. It turns the thread caches off and costs a pool without it nothing. See
+    /// <see cref="NetBufDiagnosticsOptions"/>.
+    /// </summary>
+    public NetBufDiagnosticsOptions? Diagnostics { get; init; }
+
     /// <summary>A name for exception messages and diagnostics; by default <c>NetBufPool#N</c>.</summary>
     public string? Name { get; init; }
 

@@ -11,6 +11,7 @@ namespace NetBufNative;
 /// <param name="TotalAllocations">Buffers allocated since the pool was created.</param>
 /// <param name="TotalFrees">Buffers returned since the pool was created: the allocations less
 /// the buffers in use, so the free path needs no counter.</param>
+/// <param name="DiagnosticReports">Reports of the diagnostic mode (write after free, overflow, leak); 0 without it.</param>
 public readonly record struct NetBufPoolStatistics(
     int Capacity,
     int InUse,
@@ -18,4 +19,5 @@ public readonly record struct NetBufPoolStatistics(
     int HighWaterMark,
     long AllocationFailures,
     long TotalAllocations,
-    long TotalFrees);
+    long TotalFrees,
+    long DiagnosticReports = 0);

@@ -121,6 +121,34 @@ public sealed class UsageSamples
     }
 
     [Test]
+    public void DiagnosticMode()
+    {
+        var found = new List<string>();
+
+        // sample: diagnostic-mode
+        // In a test or a debugging session: freed buffers are poisoned and held back, guard bytes
+        // follow every buffer, and every allocation remembers its stack trace.
+        using var pool = new NetBufPool(256, 2048, new NetBufPoolOptions
+        {
+            Diagnostics = new NetBufDiagnosticsOptions
+            {
+                QuarantineLength = 64,
+                OnReport = report => found.Add($"{report}\n{report.AllocatedAt}"),
+            },
+        });
+
+        // ... run the code under test ...
+
+        foreach (NetBufDiagnostic leak in pool.GetOutstandingBuffers())
+        {
+            Console.WriteLine($"{leak}, allocated at:\n{leak.AllocatedAt}");
+        }
+        // end sample
+
+        Assert.That(found, Is.Empty);
+    }
+
+    [Test]
     public void BuildWithHeadroom()
     {
         using var pool = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 64 });

@@ -61,10 +61,22 @@ internal sealed unsafe class PoolBlock
 
         // Unreachable now: no thread can change a slot any more, so this scan is exact. The slot
         // table is a managed array this object references, so it is still alive here.
+        bool leaked = false;
         for (int i = 0; i < _slots.Capacity; i++)
         {
             if (BufferToken.KindOf(_slots[i].State) != BufferKind.Free)
             {
+                if (Diagnostics is PoolDiagnostics diagnostics)
+                {
+                    diagnostics.Report(diagnostics.Leak(i));
+                }
+
+                if (leaked)
+                {
+                    continue;
+                }
+
+                leaked = true;
                 if (_array is not null)
                 {
                     lock (s_leakedArrays)
@@ -75,11 +87,13 @@ internal sealed unsafe class PoolBlock
 
                 Interlocked.Increment(ref s_leakedBlocks);
                 Interlocked.Add(ref s_leakedBytes, (long)_length);
-                return;
             }
         }
 
-        Free();
+        if (!leaked)
+        {
+            Free();
+        }
     }
 
     /// <summary>Blocks leaked by pools collected with buffers still out, since the process started.</summary>
@@ -90,6 +104,9 @@ internal sealed unsafe class PoolBlock
 
     /// <summary>The block's first byte.</summary>
     public byte* Pointer => _pointer;
+
+    /// <summary>The pool's diagnostic mode, told of the buffers still out if the pool is collected; null without it.</summary>
+    public PoolDiagnostics? Diagnostics { get; set; }
 
     /// <summary>The pinned array the block lives in, or null for native memory; null too once freed.</summary>
     public byte[]? Array => Volatile.Read(ref _array);
