@@ -80,7 +80,7 @@ public sealed class EchoResponderLoop
             throw new ArgumentException($"{address} cannot be a host's address (unspecified, broadcast or multicast).", nameof(address));
         }
 
-        MacAddress mac = options.MacAddress ?? (driver is Linux.TapDriver tap ? OwnAddressBeside(tap.MacAddress) : driver.MacAddress);
+        MacAddress mac = options.MacAddress ?? (Unwrap(driver) is Linux.TapDriver tap ? OwnAddressBeside(tap.MacAddress) : driver.MacAddress);
         if (mac.IsMulticast)
         {
             throw new ArgumentException($"{mac} is a group address; a host's hardware address is unicast.", nameof(options));
@@ -103,7 +103,8 @@ public sealed class EchoResponderLoop
     /// The responder's hardware address: the one given in the options, else the driver's, except over a
     /// <see cref="Linux.TapDriver"/>. A TAP device's address belongs to the kernel's side of the cable, and a
     /// kernel ignores frames that claim to come from its own address, so there the responder takes that
-    /// address with the last bit of its last octet flipped (and marked locally administered, unicast).
+    /// address with the last bit of its last octet flipped (and marked locally administered, unicast); also
+    /// when the TAP driver is wrapped in a <see cref="CapturingDriver"/>.
     /// </summary>
     public MacAddress MacAddress => _mac;
 
@@ -203,6 +204,17 @@ public sealed class EchoResponderLoop
     /// <returns>How many frames were received (0 when none was waiting).</returns>
     /// <exception cref="NetDriverException">The device failed, or the driver was disposed.</exception>
     public int ProcessBatch() => Process(_received.Length);
+
+    /// <summary>The driver under any capturing decorators.</summary>
+    private static INetDriver Unwrap(INetDriver driver)
+    {
+        while (driver is CapturingDriver captured)
+        {
+            driver = captured.Inner;
+        }
+
+        return driver;
+    }
 
     /// <summary>The default address over a TAP device: the kernel side's, last bit flipped, locally administered and unicast.</summary>
     private static MacAddress OwnAddressBeside(MacAddress kernelSide)
