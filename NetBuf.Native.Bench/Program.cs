@@ -18,6 +18,12 @@ using Perfolizer.Horology;
 // then wall time per pair over all threads, whose inverse is the aggregate throughput).
 // "--full": BenchmarkDotNet's default, statistically rigorous out-of-process job (wall clock).
 // Any other arguments go to BenchmarkDotNet as usual (e.g. --filter '*Bulk*').
+// "responder ..." and "drivers ...": the driver modes (root on Linux; see Drivers/DriverModes.cs and README.md).
+if (NetBufNative.Bench.Drivers.DriverModes.TryRun(args) is int exitCode)
+{
+    return exitCode;
+}
+
 bool full = args.Contains("--full");
 bool wall = args.Contains("--wall") || !OperatingSystem.IsLinux();
 int repeat = 1;
@@ -77,3 +83,5 @@ if (everything)
 {
     BurstLatency.Print();
 }
+
+return 0;

@@ -7,6 +7,8 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using NetBufNative;
+using NetBufNative.Drivers;
+using NetBufNative.Wire;
 using NUnit.Framework;
 
 namespace Contoso.Samples;
@@ -283,6 +285,37 @@ public sealed class UsageSamples
         // end sample
 
         Assert.That(stats.Capacity, Is.EqualTo(1024));
+    }
+
+    [Test]
+    public void Responder()
+    {
+        using var pool = new NetBufPool(1024, 2048, new NetBufPoolOptions { DefaultHeadroom = 64 });
+        var (peer, driver) = LoopbackDriver.CreatePair(pool);
+        string path = Path.Combine(Path.GetTempPath(), $"sample-{Guid.NewGuid():N}.pcap");
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel(); // the sample's loop stops at once; a real one runs until its token is cancelled
+
+        // sample: responder
+        // Any INetDriver: a TapDriver, an AfPacketDriver (one per fanout worker), a LoopbackDriver.
+        // Recording is optional: every frame received and sent goes to a pcap file, from the pool buffers.
+        using var writer = new PcapWriter(File.Create(path));
+        using var recorded = new CapturingDriver(driver, writer);
+
+        var responder = new EchoResponderLoop(recorded, Ipv4Address.Parse("10.77.0.2"),
+            new EchoResponderLoopOptions { BatchSize = 32 });    // MacAddress: the driver's by default
+
+        // On the driver's thread: answers ARP and ping until cancelled (or a time or frame limit).
+        EchoResponderCounters counters = responder.Run(TimeSpan.FromMinutes(10), cancellationToken: cancellation.Token);
+        Console.WriteLine($"{counters.EchoReplies} pings and {counters.ArpReplies} ARP requests answered, " +
+            $"{counters.Ignored} frames ignored, {counters.Malformed} malformed");
+        // end sample
+
+        Assert.That(counters.Received, Is.Zero);
+        Assert.That(driver.HeldBuffers, Is.EqualTo(0), "stopped before posting anything");
+        peer.Dispose();
+        writer.Dispose();
+        File.Delete(path);
     }
 
     /// <summary>A stand-in for a device: transmits by copying out, receives from a list of frames.</summary>

@@ -174,7 +174,7 @@ public sealed class PcapWriterTests
         }
     }
 
-    private static string FindTcpdump()
+    internal static string FindTcpdump()
     {
         string? found = (Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
@@ -195,7 +195,7 @@ public sealed class PcapWriterTests
         return found!;
     }
 
-    private static string Run(string program, params string[] arguments)
+    internal static string Run(string program, params string[] arguments)
     {
         var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in arguments)
@@ -211,7 +211,7 @@ public sealed class PcapWriterTests
         return stdout;
     }
 
-    private static List<(long Nanoseconds, byte[] Data)> ReadRecords(byte[] file)
+    internal static List<(long Nanoseconds, byte[] Data)> ReadRecords(byte[] file)
     {
         Assert.That(BinaryPrimitives.ReadUInt32LittleEndian(file), Is.EqualTo(PcapWriter.NanosecondMagic));
         Assert.That(BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(20)), Is.EqualTo(PcapWriter.LinkTypeEthernet));

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace NetBufNative.Bench.Drivers;
+
+/// <summary>
+/// A network namespace the benchmark makes for itself (unique name <c>nbbench-PID-N</c>, IPv6 off so
+/// no router solicitations or MLD frames mix with the measured traffic) and always removes. All
+/// benchmark traffic stays inside it (and, for the kernel-echo row, a second one it makes).
+/// </summary>
+internal sealed class BenchNamespace : IDisposable
+{
+    private static int s_counter;
+    private bool _removed;
+
+    private BenchNamespace(string name) => Name = name;
+
+    /// <summary>The namespace's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Makes a namespace; the caller disposes it.</summary>
+    public static BenchNamespace Create()
+    {
+        string name = string.Create(CultureInfo.InvariantCulture, $"nbbench-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}");
+        _ = Run(Requirements.IpPath!, "netns", "add", name);
+        var ns = new BenchNamespace(name);
+        try
+        {
+            _ = ns.Exec("sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
+            return ns;
+        }
+        catch
+        {
+            ns.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <c>ip -n NAME</c> with <paramref name="arguments"/>.</summary>
+    public string Ip(params string[] arguments) => Run(Requirements.IpPath!, ["-n", Name, .. arguments]);
+
+    /// <summary>Runs a program inside the namespace.</summary>
+    public string Exec(params string[] command) => Run(Requirements.IpPath!, ["netns", "exec", Name, .. command]);
+
+    /// <summary>Makes a veth pair <paramref name="kernelEnd"/> (10.77.0.1/24, the kernel's) and <paramref name="driverEnd"/>, both up.</summary>
+    public void AddVethPair(string kernelEnd, string driverEnd)
+    {
+        _ = Ip("link", "add", kernelEnd, "type", "veth", "peer", "name", driverEnd);
+        _ = Ip("addr", "add", "10.77.0.1/24", "dev", kernelEnd);
+        _ = Ip("link", "set", kernelEnd, "up");
+        _ = Ip("link", "set", driverEnd, "up");
+    }
+
+    /// <summary>Removes the namespace and every device in it. Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (_removed)
+        {
+            return;
+        }
+
+        _removed = true;
+        try
+        {
+            _ = Run(Requirements.IpPath!, "netns", "del", Name);
+        }
+        catch (InvalidOperationException exception)
+        {
+            Console.Error.WriteLine($"removing namespace {Name}: {exception.Message}");
+        }
+    }
+
+    /// <summary>Runs a program and waits for it (10 s at most: these tools answer in milliseconds).</summary>
+    /// <exception cref="InvalidOperationException">It failed.</exception>
+    public static string Run(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start");
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(10_000))
+        {
+            process.Kill();
+            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} did not finish in 10 s");
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited {process.ExitCode}: {error.Result.Trim()}");
+        }
+
+        return output;
+    }
+}
