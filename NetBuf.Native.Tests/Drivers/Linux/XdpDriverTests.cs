@@ -84,6 +84,284 @@ public sealed class XdpDriverTests
         Assert.That(XdpProgramOn(DriverEnd), Does.Not.Contain("xdp"), "nothing left attached");
     }
 
+    [TestCase(XdpAttachMode.Generic)]
+    [TestCase(XdpAttachMode.Native)]
+    public void Both_attach_modes_redirect_on_a_veth(XdpAttachMode mode)
+    {
+        using XdpDriver driver = Open(new XdpDriverOptions { AttachMode = mode });
+        Assert.That(driver.AttachMode, Is.EqualTo(mode));
+        Assert.That(XdpProgramOn(DriverEnd), Does.Contain(mode == XdpAttachMode.Generic ? "xdpgeneric" : "xdp "), "ip link shows the mode");
+        DriverHarness.Post(driver, 8);
+        DriverHarness.Arp(driver, _kernelMac);
+    }
+
+    [Test]
+    public void Many_thousand_echo_requests_in_batches_come_back_with_exact_pool_counts()
+    {
+        const int total = 5000;
+        const int burst = 64;
+        using XdpDriver driver = Open();
+        DriverHarness.Post(driver, 128);
+        DriverHarness.Arp(driver, _kernelMac);
+        Assert.That(RecycleAll(driver, 1), Is.EqualTo(1));
+
+        var requests = new NetBufPtr[burst];
+        var replies = new NetBufPtr[burst];
+        int sent = 0;
+        int received = 0;
+        var clock = Stopwatch.StartNew();
+        while (received < total && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (sent - received < burst && sent < total)
+            {
+                int count = Math.Min(burst - (sent - received), total - sent);
+                for (int i = 0; i < count; i++)
+                {
+                    byte[] frame = DriverHarness.EchoRequest(_kernelMac, (ushort)(sent + i), 18);
+                    requests[i] = driver.AllocTxBuffer(frame.Length);
+                    frame.CopyTo(requests[i].Packet);
+                }
+
+                int accepted = driver.TransmitBatch(requests.AsSpan(0, count));
+                _pool.FreeBulk(requests.AsSpan(accepted, count - accepted));
+                sent += accepted;
+            }
+
+            _ = driver.RecycleTxBuffers();
+            _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
+            int got = driver.ReceiveBatch(replies);
+            for (int i = 0; i < got; i++)
+            {
+                Assert.That(TestFrames.IsEchoReply(replies[i].Packet), Is.True);
+                Assert.That(driver.TryRecycleRxBuffer(replies[i]), Is.True);
+            }
+
+            received += got;
+        }
+
+        Assert.That(received, Is.EqualTo(total), $"every reply came back ({driver.GetStatistics()})");
+        Assert.That(driver.TxFrames, Is.EqualTo(total + 1));
+        clock.Restart();
+        while (driver.HeldBuffers > 128 && clock.Elapsed < DriverHarness.ReplyTimeout)
+        {
+            _ = driver.RecycleTxBuffers();
+            Thread.Sleep(1);
+        }
+
+        Assert.That(driver.HeldBuffers, Is.EqualTo(128), "every sent buffer completed: only the posted ones are held");
+        Assert.That(_pool.InUse, Is.EqualTo(128));
+        XdpStatistics statistics = driver.GetStatistics();
+        Assert.That(statistics.RxDropped + statistics.RxRingFull + statistics.RxInvalidDescriptors + statistics.TxInvalidDescriptors, Is.Zero, statistics.ToString());
+    }
+
+    [Test]
+    public void Dispose_with_buffers_in_every_ring_returns_each_one_and_detaches_the_program()
+    {
+        XdpDriver driver = Open();
+        try
+        {
+            DriverHarness.Post(driver, 100);
+            DriverHarness.Arp(driver, _kernelMac);
+
+            // Replies waiting in the rx ring, untaken; requests whose completions wait, unrecycled.
+            for (ushort i = 0; i < 40; i++)
+            {
+                DriverHarness.Send(driver, DriverHarness.EchoRequest(_kernelMac, i, 100));
+            }
+
+            var clock = Stopwatch.StartNew();
+            while (!driver.CanReceive && clock.Elapsed < DriverHarness.ReplyTimeout)
+            {
+                Thread.Sleep(1);
+            }
+
+            Thread.Sleep(50);
+            Assert.That(driver.CanReceive, Is.True, "replies wait in the rx ring");
+
+            // Fresh buffers in the fill ring, not yet filled.
+            var staged = new NetBufPtr[5];
+            Assert.That(_pool.TryAllocBulk(staged), Is.True);
+            foreach (NetBufPtr buffer in staged)
+            {
+                Assert.That(driver.TryRecycleRxBuffer(buffer), Is.True);
+            }
+
+            Assert.That(driver.HeldBuffers, Is.EqualTo(105 + 41));
+            Assert.That(_pool.InUse, Is.EqualTo(driver.HeldBuffers));
+        }
+        finally
+        {
+            driver.Dispose();
+        }
+
+        Assert.That(_pool.InUse, Is.Zero, "every buffer back, whatever ring it was in");
+        Assert.That(driver.HeldBuffers, Is.Zero);
+        Assert.That(XdpProgramOn(DriverEnd), Does.Not.Contain("xdp"), "nothing left attached");
+        driver.Dispose();
+        Assert.That(() => driver.TryReceive(out _), Throws.TypeOf<NetDriverException>().With.Property(nameof(NetDriverException.Kind)).EqualTo(NetDriverErrorKind.BadState));
+        Assert.That(() => driver.GetStatistics(), Throws.TypeOf<NetDriverException>());
+    }
+
+    [Test]
+    public void Dispose_mid_traffic_from_another_thread_wakes_the_waiter_and_returns_every_buffer()
+    {
+        XdpDriver driver = Open();
+        DriverHarness.Post(driver, 64);
+        Exception? seen = null;
+        var waiter = new Thread(() =>
+        {
+            try
+            {
+                while (true)
+                {
+                    _ = driver.WaitForReceive(Timeout.InfiniteTimeSpan);
+                    while (driver.TryReceive(out NetBufPtr frame))
+                    {
+                        _ = driver.TryRecycleRxBuffer(frame);
+                    }
+                }
+            }
+            catch (NetDriverException exception)
+            {
+                seen = exception;
+            }
+        });
+        waiter.Start();
+        using (var flood = new AfPacketDriver(new NetBufPool(8, 2048), KernelEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 1 }))
+        {
+            byte[] frame = DriverHarness.EchoRequest(flood.MacAddress, 1, 64);
+            for (int i = 0; i < 500; i++)
+            {
+                NetBufPtr buffer = flood.AllocTxBuffer(frame.Length);
+                frame.CopyTo(buffer.Packet);
+                if (!flood.TryTransmit(buffer))
+                {
+                    flood.Pool.FromBufPtr(buffer).Dispose();
+                }
+
+                _ = flood.RecycleTxBuffers();
+                if (i == 250)
+                {
+                    driver.Dispose();
+                }
+            }
+
+            flood.Pool.Dispose();
+        }
+
+        Assert.That(waiter.Join(DriverHarness.ReplyTimeout), Is.True, "the waiter woke");
+        Assert.That(seen, Is.TypeOf<NetDriverException>().And.Property(nameof(NetDriverException.Kind)).EqualTo(NetDriverErrorKind.BadState));
+        Assert.That(_pool.InUse, Is.Zero);
+        Assert.That(XdpProgramOn(DriverEnd), Does.Not.Contain("xdp"));
+    }
+
+    [Test]
+    public void Statistics_count_frames_dropped_on_an_empty_fill_ring_also_as_metrics()
+    {
+        using XdpDriver driver = Open();
+        var measured = new Dictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == NetBufMetrics.MeterName && instrument.Name.StartsWith("netbuf.xdp.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag.Key == "netbuf.device.name" && Equals(tag.Value, DriverEnd))
+                {
+                    measured[instrument.Name] = value;
+                }
+            }
+        });
+        listener.Start();
+
+        // No buffer posted: the ARP reply the request provokes finds the fill ring empty.
+        var request = new byte[TestFrames.ArpFrameLength];
+        TestFrames.ArpRequest(request, TestFrames.TestMac, TestNamespace.TestIp, TestNamespace.KernelIp);
+        DriverHarness.Send(driver, request);
+        var clock = Stopwatch.StartNew();
+        while (driver.GetStatistics().RxFillRingEmpty == 0 && clock.Elapsed < DriverHarness.ReplyTimeout)
+        {
+            Thread.Sleep(5);
+        }
+
+        XdpStatistics statistics = driver.GetStatistics();
+        Assert.That(statistics.RxFillRingEmpty, Is.GreaterThanOrEqualTo(1), statistics.ToString());
+        Assert.That(statistics.TxInvalidDescriptors, Is.Zero);
+        listener.RecordObservableInstruments();
+        Assert.That(measured["netbuf.xdp.rx_fill_ring_empty"], Is.EqualTo(statistics.RxFillRingEmpty));
+        Assert.That(measured["netbuf.xdp.tx_frames"], Is.EqualTo(1));
+        Assert.That(measured["netbuf.xdp.rx_frames"], Is.Zero);
+    }
+
+    [Test]
+    public void Unsuitable_pools_and_arguments_are_clear_errors_and_leave_nothing_attached()
+    {
+        var options = new XdpDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 64, TxQueueSize = 64 };
+        using (var unaligned = new NetBufPool(256, 2048))
+        {
+            NetDriverException? error = Assert.Throws<NetDriverException>(() => new XdpDriver(unaligned, DriverEnd, options));
+            Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
+            Assert.That(error.Message, Does.Contain("aligned to 64 bytes").And.Contain("XdpDriver.CreatePool").And.Contain("BlockAlignment = Environment.SystemPageSize"));
+        }
+
+        using (var oddStride = new NetBufPool(256, 3000, new NetBufPoolOptions { BlockAlignment = 4096 }))
+        {
+            NetDriverException? error = Assert.Throws<NetDriverException>(() => new XdpDriver(oddStride, DriverEnd, options));
+            Assert.That(error!.Message, Does.Contain("3000 bytes long, 3008 apart").And.Contain("power of two"));
+        }
+
+        using (var shortBuffers = new NetBufPool(256, 2000, new NetBufPoolOptions { BlockAlignment = 4096 }))
+        {
+            NetDriverException? error = Assert.Throws<NetDriverException>(() => new XdpDriver(shortBuffers, DriverEnd, options));
+            Assert.That(error!.Message, Does.Contain("2000 bytes long, 2048 apart"));
+        }
+
+        using (NetBufPool small = XdpDriver.CreatePool(100))
+        {
+            NetDriverException? error = Assert.Throws<NetDriverException>(() => new XdpDriver(small, DriverEnd, options));
+            Assert.That(error!.Message, Does.Contain("100 buffers, too few").And.Contain("need 128"));
+        }
+
+        Assert.That(() => new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 100 }), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("power of two"));
+        Assert.That(() => XdpDriver.CreatePool(16, 3072), Throws.TypeOf<ArgumentOutOfRangeException>());
+
+        NetDriverException? missing = Assert.Throws<NetDriverException>(() => new XdpDriver(_pool, "nbmissing0", options));
+        Assert.That(missing!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
+        Assert.That(missing.Message, Does.Contain("if_nametoindex"));
+
+        NetDriverException? zeroCopy = Assert.Throws<NetDriverException>(() => new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, BindMode = XdpBindMode.ZeroCopy }));
+        Assert.That(zeroCopy!.Kind, Is.EqualTo(NetDriverErrorKind.Unsupported));
+        Assert.That(zeroCopy.Message, Does.Contain("no AF_XDP zero-copy support").And.Contain("XdpBindMode.Copy"));
+
+        NetDriverException? queue = Assert.Throws<NetDriverException>(() => new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, QueueId = 5 }));
+        Assert.That(queue!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
+
+        using (XdpDriver first = Open())
+        {
+            NetDriverException? busy = Assert.Throws<NetDriverException>(() => new XdpDriver(XdpDriver.CreatePool(1024), DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name }));
+            Assert.That(busy!.Kind, Is.EqualTo(NetDriverErrorKind.ResourceBusy), busy.Message);
+        }
+
+        Assert.That(XdpProgramOn(DriverEnd), Does.Not.Contain("xdp"), "no failed attempt left a program");
+        Assert.That(_pool.InUse, Is.Zero);
+    }
+
+    [Test]
+    public void Auto_bind_mode_falls_back_to_copy_on_a_veth()
+    {
+        using XdpDriver driver = Open(new XdpDriverOptions { BindMode = XdpBindMode.Auto, UseNeedWakeup = false });
+        Assert.That(driver.IsZeroCopy, Is.False);
+        DriverHarness.Post(driver, 8);
+        DriverHarness.Arp(driver, _kernelMac);
+        Assert.That(driver.ToString(), Does.Contain("copy mode").And.Contain("every frame"));
+    }
+
     private XdpDriver Open(XdpDriverOptions? options = null) =>
         new(_pool, DriverEnd, new XdpDriverOptions
         {

@@ -46,9 +46,6 @@ public sealed unsafe class XdpDriver : INetDriver
     /// <summary>Where a received frame starts in its buffer in copy mode: the kernel's <c>XDP_PACKET_HEADROOM</c>.</summary>
     public const int ReceiveHeadroom = XdpConstants.PacketHeadroom;
 
-    /// <summary>Fill-ring entries staged before they are published without waiting for a receive call: 16 amortizes the index store and stays far below any ring size.</summary>
-    private const uint FillPublishBatch = 16;
-
     /// <summary>Completion entries returned to the pool per <see cref="NetBufPool.FreeBulk(ReadOnlySpan{NetBufPtr})"/>: 64, a pool batch of a thread cache's size.</summary>
     private const int RecycleBatch = 64;
 
@@ -191,7 +188,7 @@ public sealed unsafe class XdpDriver : INetDriver
     public bool CanTransmit => !_device.IsClosed && _inFlight < TxQueueSize;
 
     /// <inheritdoc/>
-    /// <remarks>Publishes staged receive buffers and reads the receive ring's producer index.</remarks>
+    /// <remarks>Reads the receive ring's producer index (no system call).</remarks>
     public bool CanReceive
     {
         get
@@ -204,7 +201,6 @@ public sealed unsafe class XdpDriver : INetDriver
             _device.Enter();
             try
             {
-                PublishFill();
                 return _rx.Available(1) != 0;
             }
             finally
@@ -276,7 +272,7 @@ public sealed unsafe class XdpDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    /// <remarks>Stages the buffer's chunk on the fill ring; staged chunks reach the kernel in batches (of 16, or at the next receive or wait).</remarks>
+    /// <remarks>Puts the buffer's chunk on the fill ring and publishes it to the kernel at once.</remarks>
     public bool TryRecycleRxBuffer(NetBufPtr rxBuffer)
     {
         _device.Enter();
@@ -293,11 +289,10 @@ public sealed unsafe class XdpDriver : INetDriver
             _fill.NextToStage<ulong>() = (ulong)rxBuffer.BufferIndex << _chunkShift;
             _fill.Stage();
             _posted++;
-            if (_fill.Staged >= FillPublishBatch)
-            {
-                PublishFill();
-            }
 
+            // Published at once: a frame may be on its way already (one release store, a plain
+            // store on x86-64, and a read of the flags word).
+            PublishFill();
             return true;
         }
         finally
@@ -416,7 +411,7 @@ public sealed unsafe class XdpDriver : INetDriver
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Publishes staged receive buffers, then takes up to <paramref name="destination"/>.Length
+    /// Takes up to <paramref name="destination"/>.Length
     /// descriptors from the receive ring: each is the buffer the kernel filled, its packet the frame
     /// where the kernel wrote it (no copy).
     /// </remarks>
@@ -425,7 +420,6 @@ public sealed unsafe class XdpDriver : INetDriver
         _device.Enter();
         try
         {
-            PublishFill();
             uint count = _rx.Available((uint)destination.Length);
             int taken = 0;
             for (uint i = 0; i < count; i++)
@@ -469,7 +463,7 @@ public sealed unsafe class XdpDriver : INetDriver
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Publishes staged receive buffers, and returns at once when a frame is waiting; otherwise sleeps
+    /// Returns at once when a frame is waiting; otherwise sleeps
     /// in <c>poll</c> on the socket beside two eventfds (cancellation, <see cref="Dispose"/>), costing no
     /// CPU. <see langword="false"/> at once when no receive buffer is posted.
     /// </remarks>
@@ -603,7 +597,7 @@ public sealed unsafe class XdpDriver : INetDriver
         string? problem = pool.BlockAlignment < page
             ? $"its block is aligned to {pool.BlockAlignment} bytes, and the kernel registers only page-aligned memory ({page} bytes)"
             : pool.BufferLength != pool.BufferStride || !BitOperations.IsPow2(pool.BufferStride) || pool.BufferStride < XdpConstants.MinChunkSize || pool.BufferStride > page
-            ? $"its buffers are {pool.BufferLength} bytes {(pool.BufferLength != pool.BufferStride ? $"apart from a stride of {pool.BufferStride}" : "long")}, and the kernel cuts the block into chunks of a power of two from {XdpConstants.MinChunkSize} to the page size ({page}) with each buffer a whole chunk"
+            ? $"its buffers are {pool.BufferLength} bytes long, {pool.BufferStride} apart, and the kernel needs each buffer to be one whole chunk of a power of two from {XdpConstants.MinChunkSize} bytes to the page size ({page})"
             : null;
         if (problem is not null)
         {
@@ -666,14 +660,9 @@ public sealed unsafe class XdpDriver : INetDriver
         }
     }
 
-    /// <summary>Hands the staged fill entries to the kernel, and wakes it if it asks (zero-copy drivers that ran dry).</summary>
+    /// <summary>Hands the staged fill entry to the kernel, and wakes it if it asks (zero-copy drivers that ran dry).</summary>
     private void PublishFill()
     {
-        if (_fill.Staged == 0)
-        {
-            return;
-        }
-
         _fill.Publish();
         if (_kickFill && _fill.NeedsWakeup)
         {

@@ -58,9 +58,6 @@ internal sealed unsafe class XdpRing
     /// <summary>Whether the kernel asks for a system call to go on (<c>XDP_RING_NEED_WAKEUP</c> in the flags word).</summary>
     internal bool NeedsWakeup => (Volatile.Read(ref *_flags) & XdpConstants.XDP_RING_NEED_WAKEUP) != 0;
 
-    /// <summary>Entries staged but not yet published (producer rings).</summary>
-    internal uint Staged => _staged;
-
     /// <summary>Maps a ring of <paramref name="size"/> entries of <paramref name="entrySize"/> bytes at <paramref name="pageOffset"/> of the socket.</summary>
     /// <exception cref="NetDriverException">mmap failed.</exception>
     internal static XdpRing Map(int fd, in XdpRingOffset offsets, long pageOffset, uint size, int entrySize, string what, string device)
