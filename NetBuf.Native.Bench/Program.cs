@@ -18,6 +18,15 @@ using Perfolizer.Horology;
 // then wall time per pair over all threads, whose inverse is the aggregate throughput).
 // "--full": BenchmarkDotNet's default, statistically rigorous out-of-process job (wall clock).
 // Any other arguments go to BenchmarkDotNet as usual (e.g. --filter '*Bulk*').
+// "--drivers": only the Linux driver rows (AF_XDP, AF_PACKET, the kernel's echo) on a veth pair
+// in a namespace made for the run; needs root (says so otherwise).
+if (args.Contains("--drivers"))
+{
+    Machine.Print();
+    DriverBench.Run();
+    return;
+}
+
 bool full = args.Contains("--full");
 bool wall = args.Contains("--wall") || !OperatingSystem.IsLinux();
 int repeat = 1;
