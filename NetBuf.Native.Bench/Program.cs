@@ -24,6 +24,15 @@ if (NetBufNative.Bench.Drivers.DriverModes.TryRun(args) is int exitCode)
     return exitCode;
 }
 
+// "xdp": only the AF_XDP driver rows (AF_XDP, AF_PACKET, the kernel's echo) on a veth pair
+// in a namespace made for the run; needs root (says so otherwise).
+if (args.Length > 0 && args[0] == "xdp")
+{
+    Machine.Print();
+    DriverBench.Run();
+    return 0;
+}
+
 bool full = args.Contains("--full");
 bool wall = args.Contains("--wall") || !OperatingSystem.IsLinux();
 int repeat = 1;

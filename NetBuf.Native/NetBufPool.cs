@@ -255,6 +255,24 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <summary>Where the block lives (<see cref="NetBufPoolOptions.BlockMemory"/>).</summary>
     public NetBufBlockMemory BlockMemory => _blockIsArray ? NetBufBlockMemory.PinnedArray : NetBufBlockMemory.Native;
 
+    /// <summary>
+    /// The address of the pool's native block: buffer 0's first byte (buffer <c>i</c> starts at
+    /// <c>BlockAddress + i * BufferStride</c>), or 0 once the block is freed (the pool disposed and
+    /// every buffer back). With <see cref="BlockLength"/>, for registering the whole block with the
+    /// kernel or a device as one region (an AF_XDP UMEM, an RDMA memory region, io_uring fixed
+    /// buffers), which then names buffers by their offset in it.
+    /// </summary>
+    /// <remarks>
+    /// Thread-safe. The address grants nothing: the pool still owns every buffer, and only a
+    /// buffer's owner may touch its bytes (a device may write only into buffers lent to its driver).
+    /// The block never moves, and is not freed while any buffer is out.
+    /// </remarks>
+    public nint BlockAddress => (nint)_memory.Pointer;
+
+    /// <summary>The length of the native block in bytes: <see cref="Capacity"/> times <see cref="BufferStride"/>.</summary>
+    /// <remarks>Thread-safe; constant.</remarks>
+    public long BlockLength => (long)_capacity * _stride;
+
     /// <summary>The headroom a freshly allocated buffer starts with (<see cref="NetBufPoolOptions.DefaultHeadroom"/>).</summary>
     public int DefaultHeadroom => RegionWord.Offset(_defaultRegions);
 

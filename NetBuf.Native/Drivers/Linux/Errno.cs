@@ -17,7 +17,9 @@ internal static class Errno
     internal const int EEXIST = 17;
     internal const int ENODEV = 19;
     internal const int EINVAL = 22;
+    internal const int ENOSPC = 28;
     internal const int EMSGSIZE = 90;
+    internal const int EOPNOTSUPP = 95;
     internal const int EAFNOSUPPORT = 97;
     internal const int ENETDOWN = 100;
     internal const int ENOBUFS = 105;
@@ -39,7 +41,9 @@ internal static class Errno
         EEXIST => "EEXIST",
         ENODEV => "ENODEV",
         EINVAL => "EINVAL",
+        ENOSPC => "ENOSPC",
         EMSGSIZE => "EMSGSIZE",
+        EOPNOTSUPP => "EOPNOTSUPP",
         EAFNOSUPPORT => "EAFNOSUPPORT",
         ENETDOWN => "ENETDOWN",
         ENOBUFS => "ENOBUFS",

@@ -70,4 +70,20 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Library, EntryPoint = "setns", SetLastError = true)]
     internal static partial int SetNs(int fd, int namespaceType);
+
+    [LibraryImport(Library, EntryPoint = "recvfrom", SetLastError = true)]
+    internal static partial nint RecvFrom(int fd, void* buffer, nuint length, int flags, void* address, uint* addressLength);
+
+    [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
+    internal static partial void* Mmap(void* address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport(Library, EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int Munmap(void* address, nuint length);
+
+    /// <summary>
+    /// <c>syscall(number, command, attr, size)</c>: the raw system call, for <c>bpf()</c>, which glibc
+    /// does not wrap. Variadic in C; declared with its three arguments fixed (see the remarks above).
+    /// </summary>
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall(long number, long command, void* attr, ulong size);
 }

@@ -1,0 +1,714 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using NetBufNative.Wire;
+
+namespace NetBufNative.Drivers.Linux;
+
+/// <summary>
+/// An AF_XDP socket on one queue of a Linux interface whose UMEM is a <see cref="NetBufPool"/>: the
+/// kernel writes received frames straight into pool buffers and sends frames straight from them,
+/// so a frame is read and answered in place as a <see cref="Span{T}"/> with no copy of ours. A small
+/// XDP program, generated for an <see cref="XdpFilter"/>, redirects the frames the application wants
+/// to the socket and passes the rest to the kernel's stack; a BPF link attaches it, so it is
+/// detached when the driver is disposed (or the process dies).
+/// </summary>
+/// <remarks>
+/// <para>
+/// The pool must suit the kernel: its block page-aligned, its buffers chunks of 2048 or 4096 bytes
+/// (<see cref="CreatePool"/> makes one), and at least as many buffers as the receive and transmit
+/// queues hold. Buffers map onto the rings one to one: <see cref="TryRecycleRxBuffer"/> puts a
+/// buffer's chunk on the fill ring; a receive descriptor comes back as that buffer, its packet the
+/// frame where the kernel put it (<see cref="ReceiveHeadroom"/> bytes in, in copy mode), with no
+/// copy; <see cref="TryTransmit"/> puts a descriptor of the buffer's frame on the transmit ring; the
+/// completion ring's entries are the buffers <see cref="RecycleTxBuffers"/> returns to the pool.
+/// Ring operations are batched, with acquire/release ordering on the indices, no lock and no GC
+/// allocation per frame; the kernel is woken (<c>need_wakeup</c>) only when it asks, except for
+/// copy-mode transmission, which happens in the <c>sendto</c> call.
+/// </para>
+/// <para>
+/// Needs root, or CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF (and CAP_IPC_LOCK or a large enough
+/// RLIMIT_MEMLOCK for the pool's block); Linux 5.9 or later on a 64-bit little-endian process.
+/// </para>
+/// <para>
+/// Thread safety: one thread at a time, as for every driver, except <see cref="Dispose"/>,
+/// <see cref="GetStatistics"/> and the counters, which may be used from any thread (as for
+/// <see cref="TapDriver"/>). Scale out with one driver per interface queue.
+/// </para>
+/// </remarks>
+public sealed unsafe class XdpDriver : INetDriver
+{
+    /// <summary>Ring size when none is given: 512 entries each way, so a pool of 1024 chunks of 2048 bytes (2 MiB, a quarter of a common 8 MiB RLIMIT_MEMLOCK) serves one driver.</summary>
+    public const int DefaultRingSize = 512;
+
+    /// <summary>The chunk size <see cref="CreatePool"/> uses by default: 2048 bytes, the smallest the kernel takes, room for a 1500-byte MTU frame after the 256-byte receive headroom.</summary>
+    public const int DefaultChunkSize = 2048;
+
+    /// <summary>Where a received frame starts in its buffer in copy mode: the kernel's <c>XDP_PACKET_HEADROOM</c>.</summary>
+    public const int ReceiveHeadroom = XdpConstants.PacketHeadroom;
+
+    /// <summary>Completion entries returned to the pool per <see cref="NetBufPool.FreeBulk(ReadOnlySpan{NetBufPtr})"/>: 64, a pool batch of a thread cache's size.</summary>
+    private const int RecycleBatch = 64;
+
+    /// <summary>Frames the kernel sends per copy-mode <c>sendto</c> (its <c>max_tx_budget</c> default, <c>TX_BATCH_SIZE</c>).</summary>
+    private const uint KernelTxBatch = 32;
+
+    /// <summary>How long one slice of <see cref="WaitForTransmit"/> sleeps while every transmit buffer is in flight: copy-mode completions come within microseconds on a veth.</summary>
+    private static readonly TimeSpan s_completionSlice = TimeSpan.FromMilliseconds(1);
+
+    private readonly NetBufPool _pool;
+    private readonly XdpSocket _socket;
+    private readonly DeviceHandle _device;
+    private readonly XdpRing _fill;
+    private readonly XdpRing _completion;
+    private readonly XdpRing _rx;
+    private readonly XdpRing _tx;
+
+    /// <summary>The buffers the driver holds, by index (= chunk): posted ones and ones in flight; default where none.</summary>
+    private readonly NetBufPtr[] _held;
+    private readonly NetBufPtr[] _recycled = new NetBufPtr[RecycleBatch];
+    private readonly nint _umem;
+    private readonly int _chunkShift;
+    private readonly ulong _chunkMask;
+    private readonly int _maxFrameLength;
+    private readonly bool _kickTx;
+    private readonly bool _kickFill;
+    private int _posted;
+    private int _inFlight;
+    private long _rxFrames;
+    private long _txFrames;
+    private long _rxInvalid;
+
+    /// <summary>Opens an AF_XDP socket on a queue of <paramref name="interfaceName"/> with <paramref name="pool"/> as its UMEM, and attaches the redirect program.</summary>
+    /// <param name="pool">The pool of every buffer the driver handles; page-aligned, chunks of 2048 or 4096 bytes (see <see cref="CreatePool"/>).</param>
+    /// <param name="interfaceName">The interface, 1 to 15 characters; it must exist and should be up.</param>
+    /// <param name="options">Namespace, queue, ring sizes, modes and filter; defaults when null.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="pool"/> or <paramref name="interfaceName"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A ring size is not a power of two from 1 to 65536, or the queue is negative.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    /// <exception cref="NetDriverException">
+    /// The pool does not suit AF_XDP, or is too small for the rings (InvalidParam, saying what to
+    /// change); not Linux or not 64-bit, no privilege, zero-copy or the attach mode not supported by
+    /// the interface (Unsupported); no such interface, namespace or queue (InvalidParam); the verifier
+    /// rejected the program (InvalidParam, with its log); the interface has an XDP program already or
+    /// the queue a socket (ResourceBusy); the block could not be locked (NoMemory). Nothing is left
+    /// attached to the interface.
+    /// </exception>
+    public XdpDriver(NetBufPool pool, string interfaceName, XdpDriverOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(interfaceName);
+        options ??= new XdpDriverOptions();
+        ArgumentNullException.ThrowIfNull(options.Filter, nameof(options.Filter));
+        CheckRingSize(options.RxQueueSize, nameof(options.RxQueueSize));
+        CheckRingSize(options.TxQueueSize, nameof(options.TxQueueSize));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.QueueId, nameof(options.QueueId));
+        ObjectDisposedException.ThrowIf(pool.IsDisposed, pool);
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess || !BitConverter.IsLittleEndian)
+        {
+            throw LinuxError.NotLinux(nameof(XdpDriver));
+        }
+
+        CheckPool(pool, options, interfaceName);
+        FrameChecks.InterfaceName(interfaceName);
+        _socket = NamespaceThread.Run(options.NetworkNamespace, () => XdpSocket.Open(pool, interfaceName, options));
+        try
+        {
+            _device = new DeviceHandle(_socket.Fd, interfaceName);
+        }
+        catch
+        {
+            // The handle closed the socket; the program and the rings are still ours to undo.
+            _socket.DetachProgram();
+            _socket.UnmapRings();
+            throw;
+        }
+
+        _pool = pool;
+        _fill = _socket.Fill;
+        _completion = _socket.Completion;
+        _rx = _socket.Rx;
+        _tx = _socket.Tx;
+        _held = new NetBufPtr[pool.Capacity];
+        _umem = pool.BlockAddress;
+        _chunkShift = BitOperations.Log2((uint)pool.BufferStride);
+        _chunkMask = (ulong)pool.BufferStride - 1;
+        _maxFrameLength = _socket.Mtu + LinuxConstants.EthernetHeaderLength + LinuxConstants.VlanTagLength;
+        _kickTx = !_socket.IsZeroCopy || !options.UseNeedWakeup;
+        _kickFill = options.UseNeedWakeup;
+        RxQueueSize = options.RxQueueSize;
+        TxQueueSize = options.TxQueueSize;
+        QueueId = options.QueueId;
+        NetworkNamespace = options.NetworkNamespace;
+        Filter = options.Filter;
+        BindMode = options.BindMode;
+        AttachMode = options.AttachMode;
+        XdpMetrics.Register(this);
+    }
+
+    /// <inheritdoc/>
+    public string DeviceName => _device.DeviceName;
+
+    /// <inheritdoc/>
+    public DeviceType DeviceType => DeviceType.Net;
+
+    /// <summary>The interface's hardware address (read with <c>SIOCGIFHWADDR</c> when the driver was created).</summary>
+    public MacAddress MacAddress => _socket.MacAddress;
+
+    /// <inheritdoc/>
+    public NetBufPool Pool => _pool;
+
+    /// <summary>The interface's index in its namespace.</summary>
+    public int InterfaceIndex => _socket.InterfaceIndex;
+
+    /// <summary>The interface's MTU when the driver was created: frames of up to MTU + 18 bytes are sent.</summary>
+    public int Mtu => _socket.Mtu;
+
+    /// <summary>The interface queue the socket is bound to.</summary>
+    public int QueueId { get; }
+
+    /// <summary>The named network namespace of the interface, or <see langword="null"/> for the creator's own.</summary>
+    public string? NetworkNamespace { get; }
+
+    /// <summary>Which frames the program redirects to this socket.</summary>
+    public XdpFilter Filter { get; }
+
+    /// <summary>The bind mode asked for (<see cref="IsZeroCopy"/> tells what <see cref="XdpBindMode.Auto"/> became).</summary>
+    public XdpBindMode BindMode { get; }
+
+    /// <summary>The attach mode asked for.</summary>
+    public XdpAttachMode AttachMode { get; }
+
+    /// <summary>Whether the socket runs in zero-copy mode (the kernel's <c>XDP_OPTIONS_ZEROCOPY</c>); false in copy mode.</summary>
+    public bool IsZeroCopy => _socket.IsZeroCopy;
+
+    /// <summary>The name of the loaded XDP program, as <c>bpftool prog</c> and <c>ip link show</c> list it.</summary>
+    public string ProgramName => _socket.ProgramName;
+
+    /// <inheritdoc/>
+    public bool CanTransmit => !_device.IsClosed && _inFlight < TxQueueSize;
+
+    /// <inheritdoc/>
+    /// <remarks>Reads the receive ring's producer index (no system call).</remarks>
+    public bool CanReceive
+    {
+        get
+        {
+            if (_device.IsClosed)
+            {
+                return false;
+            }
+
+            _device.Enter();
+            try
+            {
+                return _rx.Available(1) != 0;
+            }
+            finally
+            {
+                _device.Exit();
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The fill and receive rings' size.</remarks>
+    public int RxQueueSize { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>The transmit and completion rings' size.</remarks>
+    public int TxQueueSize { get; }
+
+    /// <summary>Frames received (taken by <see cref="TryReceive"/> or <see cref="ReceiveBatch"/>).</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long RxFrames => Volatile.Read(ref _rxFrames);
+
+    /// <summary>Frames handed to the kernel for transmission.</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long TxFrames => Volatile.Read(ref _txFrames);
+
+    /// <summary>Receive or completion descriptors the driver refused (not a chunk it gave the kernel, or a frame beyond its buffer); the kernel's own counts are in <see cref="GetStatistics"/>.</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long RxInvalid => Volatile.Read(ref _rxInvalid);
+
+    /// <summary>Buffers the driver holds now: posted for receiving, and transmitted but not yet recycled (0 once disposed).</summary>
+    public int HeldBuffers => _posted + _inFlight;
+
+    /// <summary>
+    /// Creates a pool that can be the UMEM of <see cref="XdpDriver"/>s: its block aligned to the page,
+    /// its buffers chunks of <paramref name="chunkSize"/> bytes (buffer length = stride = chunk).
+    /// </summary>
+    /// <param name="capacity">How many buffers; at least the receive plus transmit queue sizes of the drivers that will use it.</param>
+    /// <param name="chunkSize">2048 (default; frames up to 1792 bytes after the receive headroom) or 4096.</param>
+    /// <param name="name">A name for messages and metrics.</param>
+    /// <returns>The pool; the caller disposes it after the drivers.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="chunkSize"/> is neither 2048 nor 4096 (or above the page size), or <paramref name="capacity"/> is out of the pool's range.</exception>
+    /// <exception cref="OutOfMemoryException">The block could not be allocated.</exception>
+    /// <remarks>Thread-safe.</remarks>
+    public static NetBufPool CreatePool(int capacity, int chunkSize = DefaultChunkSize, string? name = null)
+    {
+        if (chunkSize is not (2048 or 4096) || chunkSize > Environment.SystemPageSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(chunkSize), chunkSize, $"An AF_XDP chunk is 2048 or 4096 bytes, at most the page size ({Environment.SystemPageSize}).");
+        }
+
+        return new NetBufPool(capacity, chunkSize, new NetBufPoolOptions { BlockAlignment = Environment.SystemPageSize, Name = name });
+    }
+
+    /// <summary>Reads the kernel's counters of this socket (<c>XDP_STATISTICS</c>); also published as <c>netbuf.xdp.*</c> metrics.</summary>
+    /// <returns>A snapshot.</returns>
+    /// <exception cref="NetDriverException">The driver is disposed (BadState), or getsockopt failed.</exception>
+    /// <remarks>Thread-safe.</remarks>
+    public XdpStatistics GetStatistics()
+    {
+        _device.Enter();
+        try
+        {
+            return new XdpStatistics(XdpSocket.ReadStatistics(_device.Fd, DeviceName));
+        }
+        finally
+        {
+            _device.Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Puts the buffer's chunk on the fill ring and publishes it to the kernel at once.</remarks>
+    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer)
+    {
+        _device.Enter();
+        try
+        {
+            FrameChecks.Ownership(_pool, rxBuffer, DeviceName);
+            CheckNotHeld(rxBuffer);
+            if (_posted == RxQueueSize || _fill.Free(1) == 0)
+            {
+                return false;
+            }
+
+            _held[rxBuffer.BufferIndex] = rxBuffer;
+            _fill.NextToStage<ulong>() = (ulong)rxBuffer.BufferIndex << _chunkShift;
+            _fill.Stage();
+            _posted++;
+
+            // Published at once: a frame may be on its way already (one release store, a plain
+            // store on x86-64, and a read of the flags word).
+            PublishFill();
+            return true;
+        }
+        finally
+        {
+            _device.Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Reads the completion ring in batches and returns its buffers with <see cref="NetBufPool.FreeBulk(ReadOnlySpan{NetBufPtr})"/>.</remarks>
+    public int RecycleTxBuffers()
+    {
+        _device.Enter();
+        try
+        {
+            int total = 0;
+            while (true)
+            {
+                uint count = _completion.Available(RecycleBatch);
+                if (count == 0)
+                {
+                    return total;
+                }
+
+                int taken = 0;
+                for (uint i = 0; i < count; i++)
+                {
+                    if (TryTake(_completion.Entry<ulong>(i), out NetBufPtr sent, out _))
+                    {
+                        _recycled[taken++] = sent;
+                    }
+                }
+
+                _completion.Release(count);
+                _inFlight -= taken;
+                _pool.FreeBulk(_recycled.AsSpan(0, taken));
+                total += taken;
+            }
+        }
+        finally
+        {
+            _device.Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>One descriptor and, in copy mode, one <c>sendto</c>; prefer <see cref="TransmitBatch"/>.</remarks>
+    public bool TryTransmit(NetBufPtr txBuffer) =>
+        TransmitBatch(new ReadOnlySpan<NetBufPtr>(in txBuffer)) == 1;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Every buffer is checked before any is taken (on an exception for a bad buffer, nothing was taken);
+    /// the descriptors are published with one index store and the kernel woken once (in copy mode, once
+    /// per 32 frames, the kernel's batch).
+    /// </remarks>
+    public int TransmitBatch(ReadOnlySpan<NetBufPtr> txBuffers)
+    {
+        _device.Enter();
+        try
+        {
+            int checkedCount = 0;
+            try
+            {
+                for (; checkedCount < txBuffers.Length; checkedCount++)
+                {
+                    NetBufPtr buffer = txBuffers[checkedCount];
+                    FrameChecks.Ownership(_pool, buffer, DeviceName);
+                    FrameChecks.TransmitLength(buffer, _maxFrameLength, DeviceName);
+                    CheckNotHeld(buffer);
+
+                    // Marked held at once, so a buffer listed twice is caught above.
+                    _held[buffer.BufferIndex] = buffer;
+                }
+            }
+            catch
+            {
+                Unhold(txBuffers[..checkedCount]);
+                throw;
+            }
+
+            int count = (int)_tx.Free((uint)Math.Min(txBuffers.Length, TxQueueSize - _inFlight));
+            Unhold(txBuffers[count..]);
+            for (int i = 0; i < count; i++)
+            {
+                NetBufPtr buffer = txBuffers[i];
+                ref XdpDesc descriptor = ref _tx.NextToStage<XdpDesc>();
+                descriptor.Address = (ulong)(buffer.HeaderAddress - _umem);
+                descriptor.Length = (uint)(buffer.HeaderLength + buffer.PacketLength);
+                descriptor.Options = 0;
+                _tx.Stage();
+            }
+
+            if (count > 0)
+            {
+                _tx.Publish();
+                _inFlight += count;
+                _txFrames += count;
+                KickTx();
+            }
+
+            return count;
+        }
+        finally
+        {
+            _device.Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool TryReceive(out NetBufPtr rxBuffer)
+    {
+        rxBuffer = default;
+        return ReceiveBatch(new Span<NetBufPtr>(ref rxBuffer)) == 1;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Takes up to <paramref name="destination"/>.Length
+    /// descriptors from the receive ring: each is the buffer the kernel filled, its packet the frame
+    /// where the kernel wrote it (no copy).
+    /// </remarks>
+    public int ReceiveBatch(Span<NetBufPtr> destination)
+    {
+        _device.Enter();
+        try
+        {
+            uint count = _rx.Available((uint)destination.Length);
+            int taken = 0;
+            for (uint i = 0; i < count; i++)
+            {
+                ref XdpDesc descriptor = ref _rx.Entry<XdpDesc>(i);
+                if (TryTake(descriptor.Address, out NetBufPtr posted, out int offset))
+                {
+                    _posted--;
+                    if ((uint)offset + descriptor.Length > (uint)_pool.BufferLength)
+                    {
+                        // Cannot happen with a kernel that keeps to the chunk; the buffer goes back to the pool.
+                        _rxInvalid++;
+                        _pool.FromBufPtr(posted).Dispose();
+                        continue;
+                    }
+
+                    destination[taken++] = _pool.FromBufPtr(posted, offset, (int)descriptor.Length).IntoBufPtr();
+                }
+            }
+
+            _rx.Release(count);
+            _rxFrames += taken;
+            return taken;
+        }
+        finally
+        {
+            _device.Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    public NetBufPtr AllocTxBuffer(int size)
+    {
+        if (_device.IsClosed)
+        {
+            _device.ThrowClosed();
+        }
+
+        return FrameChecks.AllocTx(_pool, size);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Returns at once when a frame is waiting; otherwise sleeps
+    /// in <c>poll</c> on the socket beside two eventfds (cancellation, <see cref="Dispose"/>), costing no
+    /// CPU. <see langword="false"/> at once when no receive buffer is posted.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
+    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (_device.IsClosed)
+        {
+            _device.ThrowClosed();
+        }
+
+        if (CanReceive)
+        {
+            return true;
+        }
+
+        return _posted > 0 && _device.Wait(LinuxConstants.POLLIN, timeout, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// <see langword="true"/> at once while fewer than <see cref="TxQueueSize"/> frames are in flight, or
+    /// when sent buffers wait for <see cref="RecycleTxBuffers"/>. Otherwise waits for the kernel's
+    /// completions, which signal no descriptor: in slices of 1 ms asleep in <c>poll</c> on the
+    /// cancellation and disposal eventfds.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
+    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        }
+
+        long start = Environment.TickCount64;
+        while (true)
+        {
+            if (_device.IsClosed)
+            {
+                _device.ThrowClosed();
+            }
+
+            if (_inFlight < TxQueueSize || HasCompletions())
+            {
+                return true;
+            }
+
+            TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? s_completionSlice : timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            // Events 0: the socket cannot signal completions, so only the eventfds (cancel, close) wake this early.
+            _ = _device.Wait(0, left < s_completionSlice ? left : s_completionSlice, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Detaches the XDP program (closes the BPF link), closes the socket (the kernel stops using the
+    /// UMEM), unmaps the rings and returns every buffer the driver holds to the pool, whatever ring
+    /// it was in. Wakes a wait on another thread and waits for a call in progress to leave. Calling it
+    /// again does nothing.
+    /// </summary>
+    /// <remarks>
+    /// Thread-safe. Frames still in the transmit ring or not completed are dropped. In copy mode the
+    /// kernel has copied every frame it took, so the buffers are free to reuse at once.
+    /// </remarks>
+    public void Dispose()
+    {
+        _socket.DetachProgram();
+        if (!_device.Close())
+        {
+            return;
+        }
+
+        // The socket is closed and no call is in progress or can start: the rings and the held
+        // buffers are this thread's.
+        XdpMetrics.Unregister(this);
+        _socket.UnmapRings();
+        int count = 0;
+        for (int i = 0; i < _held.Length; i++)
+        {
+            if (!_held[i].IsNull)
+            {
+                _recycled[count++] = _held[i];
+                _held[i] = default;
+                if (count == _recycled.Length)
+                {
+                    _pool.FreeBulk(_recycled);
+                    count = 0;
+                }
+            }
+        }
+
+        _pool.FreeBulk(_recycled.AsSpan(0, count));
+        _posted = 0;
+        _inFlight = 0;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"AF_XDP {DeviceName} queue {QueueId} ({MacAddress}, {(IsZeroCopy ? "zero-copy" : "copy")} mode, {Filter}) over {_pool.Name}: {RxFrames} received, {TxFrames} sent";
+
+    /// <summary>The socket's statistics for the metrics, or null once disposed.</summary>
+    internal XdpStatistics? TryGetStatistics()
+    {
+        try
+        {
+            return _device.IsClosed ? null : GetStatistics();
+        }
+        catch (NetDriverException)
+        {
+            return null;
+        }
+    }
+
+    private static void CheckRingSize(int size, string name)
+    {
+        FrameChecks.QueueSize(size, name);
+        if (!BitOperations.IsPow2(size))
+        {
+            throw new ArgumentOutOfRangeException(name, size, "An AF_XDP ring size must be a power of two (the kernel masks its indices), e.g. 512 or 2048.");
+        }
+    }
+
+    private static void CheckPool(NetBufPool pool, XdpDriverOptions options, string device)
+    {
+        int page = Environment.SystemPageSize;
+        string fix = $"create it with XdpDriver.CreatePool(capacity), or with a buffer length of 2048 or 4096 and new NetBufPoolOptions {{ BlockAlignment = Environment.SystemPageSize }}";
+        string? problem = pool.BlockAlignment < page
+            ? $"its block is aligned to {pool.BlockAlignment} bytes, and the kernel registers only page-aligned memory ({page} bytes)"
+            : pool.BufferLength != pool.BufferStride || !BitOperations.IsPow2(pool.BufferStride) || pool.BufferStride < XdpConstants.MinChunkSize || pool.BufferStride > page
+            ? $"its buffers are {pool.BufferLength} bytes long, {pool.BufferStride} apart, and the kernel needs each buffer to be one whole chunk of a power of two from {XdpConstants.MinChunkSize} bytes to the page size ({page})"
+            : null;
+        if (problem is not null)
+        {
+            throw new NetDriverException(NetDriverErrorKind.InvalidParam, $"{pool.Name} cannot be the UMEM of an AF_XDP socket on {device}: {problem}. {char.ToUpperInvariant(fix[0])}{fix[1..]}.");
+        }
+
+        int needed = options.RxQueueSize + options.TxQueueSize;
+        if (pool.Capacity < needed)
+        {
+            throw new NetDriverException(
+                NetDriverErrorKind.InvalidParam,
+                $"{pool.Name} has {pool.Capacity} buffers, too few for the rings of an AF_XDP socket on {device}: the receive queue ({options.RxQueueSize}) and the transmit queue ({options.TxQueueSize}) need {needed}. Create a larger pool, or give smaller RxQueueSize/TxQueueSize.");
+        }
+    }
+
+    /// <summary>Takes the held buffer whose chunk holds UMEM address <paramref name="address"/> out of the held table.</summary>
+    /// <returns><see langword="false"/> (counted in <see cref="RxInvalid"/>) when the address is not a chunk the driver gave the kernel.</returns>
+    private bool TryTake(ulong address, out NetBufPtr buffer, out int offset)
+    {
+        ulong index = address >> _chunkShift;
+        offset = (int)(address & _chunkMask);
+        if (index >= (ulong)_held.Length || _held[index].IsNull)
+        {
+            _rxInvalid++;
+            buffer = default;
+            return false;
+        }
+
+        buffer = _held[index];
+        _held[index] = default;
+        return true;
+    }
+
+    private void CheckNotHeld(NetBufPtr buffer)
+    {
+        if (!_held[buffer.BufferIndex].IsNull)
+        {
+            throw new NetDriverException(NetDriverErrorKind.InvalidParam, $"{buffer} is held by the driver of {DeviceName} already (posted or in flight); nothing was taken.");
+        }
+    }
+
+    private void Unhold(ReadOnlySpan<NetBufPtr> buffers)
+    {
+        foreach (NetBufPtr buffer in buffers)
+        {
+            _held[buffer.BufferIndex] = default;
+        }
+    }
+
+    private bool HasCompletions()
+    {
+        _device.Enter();
+        try
+        {
+            return _completion.Available(1) != 0;
+        }
+        finally
+        {
+            _device.Exit();
+        }
+    }
+
+    /// <summary>Hands the staged fill entry to the kernel, and wakes it if it asks (zero-copy drivers that ran dry).</summary>
+    private void PublishFill()
+    {
+        _fill.Publish();
+        if (_kickFill && _fill.NeedsWakeup)
+        {
+            // Sound: no buffer: a zero-length receive that only wakes the driver's receive path.
+            _ = LibC.RecvFrom(_device.Fd, null, 0, LinuxConstants.MSG_DONTWAIT, null, null);
+        }
+    }
+
+    /// <summary>Makes the kernel send the published descriptors: in copy mode it sends in the <c>sendto</c> call, up to 32 frames per call.</summary>
+    private void KickTx()
+    {
+        if (!_kickTx && !_tx.NeedsWakeup)
+        {
+            return;
+        }
+
+        // Enough calls for every outstanding descriptor in batches of the kernel's, and one more.
+        uint calls = (_tx.Outstanding() / KernelTxBatch) + 1;
+        for (uint i = 0; i < calls; i++)
+        {
+            // Sound: no buffer: an empty send that only makes the kernel process the transmit ring.
+            if (LibC.SendTo(_device.Fd, null, 0, LinuxConstants.MSG_DONTWAIT, null, 0) >= 0)
+            {
+                return;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            switch (errno)
+            {
+                case Errno.EINTR:
+                    continue;
+
+                // EAGAIN: the kernel's batch ended with more to send (go on), or the completion ring
+                // is full (RecycleTxBuffers makes room); EBUSY, ENOBUFS, ENETDOWN: try later.
+                case Errno.EAGAIN:
+                    if (_tx.Outstanding() == 0)
+                    {
+                        return;
+                    }
+
+                    continue;
+                case Errno.EBUSY or Errno.ENOBUFS or Errno.ENETDOWN:
+                    return;
+                default:
+                    throw LinuxError.FromErrno(errno, "sendto (AF_XDP transmit)", DeviceName, opened: true);
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace NetBufNative.Drivers.Linux;
+
+/// <summary>Optional settings of an <see cref="XdpDriver"/>.</summary>
+/// <remarks>Read once by the constructor; later changes have no effect on a driver.</remarks>
+public sealed class XdpDriverOptions
+{
+    /// <summary>The named network namespace of the interface (one made by <c>ip netns add</c>), or <see langword="null"/> for the creator's own.</summary>
+    public string? NetworkNamespace { get; init; }
+
+    /// <summary>The interface's receive/transmit queue the socket binds to (0 on a single-queue interface).</summary>
+    public int QueueId { get; init; }
+
+    /// <summary>The size of the fill and receive rings: how many empty buffers the driver can hold for the kernel to fill. A power of two; default <see cref="XdpDriver.DefaultRingSize"/>.</summary>
+    public int RxQueueSize { get; init; } = XdpDriver.DefaultRingSize;
+
+    /// <summary>The size of the transmit and completion rings: how many frames can be in flight. A power of two; default <see cref="XdpDriver.DefaultRingSize"/>.</summary>
+    public int TxQueueSize { get; init; } = XdpDriver.DefaultRingSize;
+
+    /// <summary>Copy or zero-copy; <see cref="XdpBindMode.Auto"/> by default.</summary>
+    public XdpBindMode BindMode { get; init; }
+
+    /// <summary>Where the XDP program runs; <see cref="XdpAttachMode.Auto"/> by default.</summary>
+    public XdpAttachMode AttachMode { get; init; }
+
+    /// <summary>Which frames go to the socket (the rest pass to the kernel's stack); <see cref="XdpFilter.Every"/> by default.</summary>
+    public XdpFilter Filter { get; init; } = XdpFilter.Every;
+
+    /// <summary>
+    /// Whether the socket uses <c>XDP_USE_NEED_WAKEUP</c> (default on): the kernel then says in the
+    /// rings' flags when it needs a system call to go on, and the driver makes one only then, rather
+    /// than after every batch. Off only to measure what it saves.
+    /// </summary>
+    public bool UseNeedWakeup { get; init; } = true;
+}

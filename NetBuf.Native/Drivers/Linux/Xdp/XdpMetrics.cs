@@ -1,0 +1,90 @@
+using System.Diagnostics.Metrics;
+
+namespace NetBufNative.Drivers.Linux;
+
+/// <summary>
+/// The AF_XDP instruments of the library's meter (<see cref="NetBufMetrics.MeterName"/>): every live
+/// <see cref="XdpDriver"/>'s frame counts and kernel statistics (<c>XDP_STATISTICS</c>), observed on
+/// demand (nothing is recorded on the data path), tagged with the interface and queue.
+/// </summary>
+/// <remarks>
+/// Thread-safe. Drivers register when created and unregister when disposed; an abandoned driver is
+/// held weakly. The instruments are made when the first driver registers.
+/// </remarks>
+internal static class XdpMetrics
+{
+    /// <summary>The tag carrying the interface name.</summary>
+    internal const string DeviceTag = "netbuf.device.name";
+
+    /// <summary>The tag carrying the queue.</summary>
+    internal const string QueueTag = "netbuf.xdp.queue";
+
+    private static readonly Lock s_lock = new();
+    private static readonly List<WeakReference<XdpDriver>> s_drivers = [];
+    private static int s_created;
+
+    internal static void Register(XdpDriver driver)
+    {
+        if (Interlocked.Exchange(ref s_created, 1) == 0)
+        {
+            CreateInstruments(NetBufMetrics.Meter);
+        }
+
+        lock (s_lock)
+        {
+            s_drivers.RemoveAll(static w => !w.TryGetTarget(out _));
+            s_drivers.Add(new WeakReference<XdpDriver>(driver));
+        }
+    }
+
+    internal static void Unregister(XdpDriver driver)
+    {
+        lock (s_lock)
+        {
+            s_drivers.RemoveAll(w => !w.TryGetTarget(out XdpDriver? d) || ReferenceEquals(d, driver));
+        }
+    }
+
+    private static void CreateInstruments(Meter meter)
+    {
+        meter.CreateObservableCounter("netbuf.xdp.rx_frames", () => Observe(static (d, _) => d.RxFrames), "{frame}", "Frames received by AF_XDP drivers.");
+        meter.CreateObservableCounter("netbuf.xdp.tx_frames", () => Observe(static (d, _) => d.TxFrames), "{frame}", "Frames handed to the kernel by AF_XDP drivers.");
+        meter.CreateObservableCounter("netbuf.xdp.rx_dropped", () => Observe(static (_, s) => s?.RxDropped), "{frame}", "Frames the kernel dropped for the socket (XDP_STATISTICS rx_dropped).");
+        meter.CreateObservableCounter("netbuf.xdp.rx_invalid_descs", () => Observe(static (_, s) => s?.RxInvalidDescriptors), "{descriptor}", "Invalid fill-ring entries (rx_invalid_descs).");
+        meter.CreateObservableCounter("netbuf.xdp.tx_invalid_descs", () => Observe(static (_, s) => s?.TxInvalidDescriptors), "{descriptor}", "Invalid transmit descriptors (tx_invalid_descs).");
+        meter.CreateObservableCounter("netbuf.xdp.rx_ring_full", () => Observe(static (_, s) => s?.RxRingFull), "{frame}", "Frames dropped on a full receive ring (rx_ring_full).");
+        meter.CreateObservableCounter("netbuf.xdp.rx_fill_ring_empty", () => Observe(static (_, s) => s?.RxFillRingEmpty), "{frame}", "Frames dropped on an empty fill ring (rx_fill_ring_empty_descs).");
+        meter.CreateObservableCounter("netbuf.xdp.tx_ring_empty", () => Observe(static (_, s) => s?.TxRingEmpty), "{event}", "Wake-ups that found the transmit ring empty (tx_ring_empty_descs).");
+    }
+
+    private static List<Measurement<long>> Observe(Func<XdpDriver, XdpStatistics?, long?> figure)
+    {
+        List<XdpDriver> live;
+        lock (s_lock)
+        {
+            live = new List<XdpDriver>(s_drivers.Count);
+            foreach (WeakReference<XdpDriver> reference in s_drivers)
+            {
+                if (reference.TryGetTarget(out XdpDriver? driver))
+                {
+                    live.Add(driver);
+                }
+            }
+        }
+
+        var measurements = new List<Measurement<long>>(live.Count);
+        foreach (XdpDriver driver in live)
+        {
+            XdpStatistics? statistics = driver.TryGetStatistics();
+            if (statistics is not null && figure(driver, statistics) is long value)
+            {
+                measurements.Add(new Measurement<long>(
+                    value,
+                    new KeyValuePair<string, object?>(DeviceTag, driver.DeviceName),
+                    new KeyValuePair<string, object?>(QueueTag, driver.QueueId)));
+            }
+        }
+
+        return measurements;
+    }
+}
