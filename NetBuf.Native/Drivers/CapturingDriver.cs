@@ -185,11 +185,11 @@ public sealed class CapturingDriver : INetDriver
             // Straight from the pool buffer: the frame is the header and packet regions, as sent or received.
             _writer.WriteFrame(buffer.PacketWithHeader);
         }
-        catch (IOException)
-        {
-            _captureFailures++;
-        }
-        catch (ObjectDisposedException)
+#pragma warning disable CA1031 // Any failure of the capture (a full stream throws NotSupportedException, say) must not
+        // escape: the inner driver has already acted on the buffer, so an exception here would make
+        // the caller believe it had not (and free a buffer the driver holds, or lose a received one).
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+#pragma warning restore CA1031
         {
             _captureFailures++;
         }

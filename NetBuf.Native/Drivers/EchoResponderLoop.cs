@@ -263,8 +263,36 @@ public sealed class EchoResponderLoop
         _posted = Math.Max(0, _posted - count);
         _receivedFrames += count;
         int replies = 0;
-        for (int i = 0; i < count; i++)
+        int next = 0;
+        try
         {
+            Answer(received[..count], ref next, ref replies);
+        }
+        catch (Exception)
+        {
+            // The driver failed (or was disposed) under the loop: give back what the loop holds,
+            // the frames not processed yet and the replies built, before the exception leaves.
+            FreeHeld(received[next..count]);
+            FreeHeld(_replies.AsSpan(0, replies));
+            throw;
+        }
+
+        if (replies > 0)
+        {
+            Transmit(replies);
+        }
+
+        _ = _driver.RecycleTxBuffers();
+        return count;
+    }
+
+    /// <summary>Answers or reposts each received frame, building replies in <c>_replies</c>; <paramref name="next"/>
+    /// is the first frame not yet handled and <paramref name="replies"/> how many replies were built, also when it throws.</summary>
+    private void Answer(Span<NetBufPtr> received, ref int next, ref int replies)
+    {
+        for (; next < received.Length; next++)
+        {
+            int i = next;
             NetBufPtr frame = received[i];
             received[i] = default;
             Span<byte> bytes = frame.PacketWithHeader;
@@ -296,14 +324,20 @@ public sealed class EchoResponderLoop
                 Repost(frame);
             }
         }
+    }
 
-        if (replies > 0)
+    /// <summary>Returns buffers the loop holds to the pool (non-null ones), clearing the span.</summary>
+    private void FreeHeld(Span<NetBufPtr> held)
+    {
+        foreach (NetBufPtr buffer in held)
         {
-            Transmit(replies);
+            if (!buffer.IsNull && _pool.IsLent(buffer))
+            {
+                _pool.FreeBulk(new ReadOnlySpan<NetBufPtr>(in buffer));
+            }
         }
 
-        _ = _driver.RecycleTxBuffers();
-        return count;
+        held.Clear();
     }
 
     /// <summary>Whether an unanswered frame fails to parse: no whole Ethernet header, or ARP/IPv4 that is truncated, lies about its length or fails its checksum.</summary>
@@ -378,7 +412,19 @@ public sealed class EchoResponderLoop
     /// <summary>Posts the buffer of an unanswered frame again, or returns it to the pool when enough are posted.</summary>
     private void Repost(NetBufPtr frame)
     {
-        if (_posted < _postTarget && _driver.TryRecycleRxBuffer(frame))
+        bool posted;
+        try
+        {
+            posted = _posted < _postTarget && _driver.TryRecycleRxBuffer(frame);
+        }
+        catch (Exception)
+        {
+            // Not taken (the driver was disposed, say): the frame is still the loop's.
+            _pool.FreeBulk(new ReadOnlySpan<NetBufPtr>(in frame));
+            throw;
+        }
+
+        if (posted)
         {
             _posted++;
             return;

@@ -86,13 +86,16 @@ public interface INetDriver : IDisposable
     /// <summary>Takes up to <paramref name="destination"/>.Length received frames at once.</summary>
     /// <param name="destination">Receives the buffers, the caller's from now on.</param>
     /// <returns>How many were taken (0 when none is waiting).</returns>
-    /// <exception cref="NetDriverException">The driver is disposed, or the device failed.</exception>
+    /// <exception cref="NetDriverException">The driver is disposed, or the device failed. An exception always means that
+    /// no frame was taken: a device error met after some frames were taken ends the call with their count.</exception>
     int ReceiveBatch(Span<NetBufPtr> destination);
 
     /// <summary>Queues frames for transmission, in order, as many as the queue takes.</summary>
     /// <param name="txBuffers">Buffers lent by <see cref="Pool"/>.</param>
     /// <returns>How many were accepted: the first that many are the driver's; the rest are still the caller's.</returns>
-    /// <exception cref="NetDriverException">A buffer is not of this driver's pool (none after it was taken), the driver is disposed, or the device failed.</exception>
+    /// <exception cref="NetDriverException">A buffer is not of this driver's pool or does not fit the device, the driver is
+    /// disposed, or the device failed. An exception always means that no buffer was taken: a device error met after some
+    /// frames were taken ends the call with their count, and the next call meets it.</exception>
     int TransmitBatch(ReadOnlySpan<NetBufPtr> txBuffers);
 
     /// <summary>Waits until a frame can be received, without spinning.</summary>

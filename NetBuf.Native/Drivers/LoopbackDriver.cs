@@ -181,9 +181,15 @@ public sealed class LoopbackDriver : INetDriver
         ThrowIfDisposed();
         int room = TxQueueSize - _completed.Count;
         int count = Math.Min(room, txBuffers.Length);
+
+        // Every buffer is checked before any is taken: on an exception, nothing was taken.
         for (int i = 0; i < count; i++)
         {
             CheckOwnership(txBuffers[i]);
+        }
+
+        for (int i = 0; i < count; i++)
+        {
             Deliver(txBuffers[i]);
         }
 

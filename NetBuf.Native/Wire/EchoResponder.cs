@@ -19,8 +19,10 @@ namespace NetBufNative.Wire;
 /// <item><description>
 /// ICMP echo requests (type 8, code 0) sent to our MAC address and our IPv4 address, with correct IPv4
 /// header and ICMP checksums, not fragmented. Pings to a broadcast or multicast MAC or IP address
-/// are ignored (as Linux's <c>icmp_echo_ignore_broadcasts</c> does), and so are packets from an
-/// unspecified, broadcast or multicast source.
+/// are ignored (as Linux's <c>icmp_echo_ignore_broadcasts</c> does), and so are packets from sources
+/// Linux drops as martians: our own IPv4 address, 0/8, 127/8, multicast and reserved (224/4, 240/4)
+/// addresses, and frames from our own or the all-zero MAC address. ARP from those, and ARP
+/// announcements of our own address, are not answered either.
 /// </description></item>
 /// </list>
 /// <para>
@@ -33,7 +35,9 @@ namespace NetBufNative.Wire;
 /// cost does not grow with the echo's data.
 /// </para>
 /// <para>
-/// An 802.1Q tag is kept: the reply goes back on the same VLAN. Ethernet padding after the IPv4
+/// An 802.1Q tag in the frame is kept: the reply goes back on the same VLAN (AF_PACKET sockets
+/// receive frames with the tag already removed by the kernel, so over <c>AfPacketDriver</c> a
+/// VLAN's requests are answered untagged). Ethernet padding after the IPv4
 /// packet or the ARP packet is not part of the reply (a NIC pads short frames; TAP and AF_PACKET
 /// need no padding). Pure: thread-safe for distinct buffers.
 /// </para>
@@ -73,9 +77,12 @@ public static class EchoResponder
         }
 
         replyLength = 0;
-        if (!EthernetFrame.TryParse(frame[..frameLength], out EthernetFrame ethernet) || ethernet.Source.IsMulticast)
+        if (!EthernetFrame.TryParse(frame[..frameLength], out EthernetFrame ethernet) || ethernet.Source.IsMulticast ||
+            ethernet.Source == ourMac || ethernet.Source.Value == 0)
         {
-            // A group address is never a source, and a reply must not go to one.
+            // A group address is never a source, and a reply must not go to one; a frame from our
+            // own address (a loop, or another host claiming it) or from the all-zero address is not
+            // a host asking.
             return false;
         }
 
@@ -101,7 +108,10 @@ public static class EchoResponder
 
         MacAddress requester = arp.SenderHardwareAddress;
         Ipv4Address requesterAddress = arp.SenderProtocolAddress;
-        if (requester.IsMulticast || requesterAddress.IsBroadcast || requesterAddress.IsMulticast)
+        // A probe (sender 0.0.0.0, RFC 5227) is answered; an announcement of our own address (a
+        // conflict) and martian senders are not.
+        if (requester.IsMulticast || requester == ourMac || requester.Value == 0 ||
+            (!requesterAddress.IsUnspecified && IsMartian(requesterAddress, ourAddress)))
         {
             return false;
         }
@@ -131,7 +141,7 @@ public static class EchoResponder
         }
 
         Ipv4Address requester = ip.Source;
-        if (requester.IsUnspecified || requester.IsBroadcast || requester.IsMulticast || !AreOptionsAcceptable(ip.Options))
+        if (requester.IsUnspecified || IsMartian(requester, ourAddress) || !AreOptionsAcceptable(ip.Options))
         {
             return false;
         }
@@ -168,6 +178,14 @@ public static class EchoResponder
 
         replyLength = ethernet.HeaderLength + ip.TotalLength;
         return true;
+    }
+
+    // Sources no host on the wire can have, which Linux drops as martians: our own address, 0/8,
+    // loopback 127/8, multicast 224/4 and the reserved 240/4 with the broadcast 255.255.255.255.
+    private static bool IsMartian(Ipv4Address source, Ipv4Address ourAddress)
+    {
+        uint first = source.Value >> 24;
+        return source == ourAddress || first is 0 or 127 || first >= 224;
     }
 
     // Walks the options (RFC 791): false for a malformed list or a source route.

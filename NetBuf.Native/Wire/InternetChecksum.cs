@@ -157,10 +157,12 @@ public static class InternetChecksum
         ulong total = 0;
         ref byte start = ref MemoryMarshal.GetReference(data);
         var low = Vector256.Create(0xFFFFu);
-        while (i + Vector256<byte>.Count <= data.Length)
+        // Written as differences, which cannot overflow: for spans near int.MaxValue bytes, i + Count
+        // would wrap negative and the loop would never end.
+        while (data.Length - i >= Vector256<byte>.Count)
         {
             Vector256<uint> lanes = Vector256<uint>.Zero;
-            int end = Math.Min(data.Length - Vector256<byte>.Count, i + ((VectorsPerBlock - 1) * Vector256<byte>.Count));
+            int end = i + Math.Min(data.Length - Vector256<byte>.Count - i, (VectorsPerBlock - 1) * Vector256<byte>.Count);
             for (; i <= end; i += Vector256<byte>.Count)
             {
                 Vector256<uint> v = Vector256.LoadUnsafe(ref start, (nuint)i).AsUInt32();
@@ -178,10 +180,12 @@ public static class InternetChecksum
         ulong total = 0;
         ref byte start = ref MemoryMarshal.GetReference(data);
         var low = Vector128.Create(0xFFFFu);
-        while (i + Vector128<byte>.Count <= data.Length)
+        // Written as differences, which cannot overflow: for spans near int.MaxValue bytes, i + Count
+        // would wrap negative and the loop would never end.
+        while (data.Length - i >= Vector128<byte>.Count)
         {
             Vector128<uint> lanes = Vector128<uint>.Zero;
-            int end = Math.Min(data.Length - Vector128<byte>.Count, i + ((VectorsPerBlock - 1) * Vector128<byte>.Count));
+            int end = i + Math.Min(data.Length - Vector128<byte>.Count - i, (VectorsPerBlock - 1) * Vector128<byte>.Count);
             for (; i <= end; i += Vector128<byte>.Count)
             {
                 Vector128<uint> v = Vector128.LoadUnsafe(ref start, (nuint)i).AsUInt32();

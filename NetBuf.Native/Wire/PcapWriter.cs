@@ -56,6 +56,10 @@ public sealed class PcapWriter : IDisposable
     private long _framesWritten;
     private bool _disposed;
 
+    /// <summary>Set when a write failed part-way: a record header may be in the stream without its frame,
+    /// and every record after it would be misread, so the writer refuses to write more.</summary>
+    private bool _faulted;
+
     /// <summary>Starts a pcap file on <paramref name="stream"/>, writing its global header.</summary>
     /// <param name="stream">A writable stream, at the position the file starts.</param>
     /// <param name="snapLength">The most bytes of a frame to keep: 1..<see cref="MaxSnapLength"/>.</param>
@@ -111,7 +115,8 @@ public sealed class PcapWriter : IDisposable
     /// <param name="unixTimeNanoseconds">The capture time in nanoseconds since 1970-01-01 UTC; not negative.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="unixTimeNanoseconds"/> is negative or past what 32-bit seconds hold (2106).</exception>
     /// <exception cref="ObjectDisposedException">The writer is disposed.</exception>
-    /// <exception cref="IOException">The stream failed.</exception>
+    /// <exception cref="IOException">The stream failed (the writer then refuses further frames: the file may end in a partial record).</exception>
+    /// <exception cref="InvalidOperationException">An earlier write failed part-way.</exception>
     public void WriteFrame(ReadOnlySpan<byte> frame, long unixTimeNanoseconds)
     {
         long seconds = unixTimeNanoseconds / NanosecondsPerSecond;
@@ -125,13 +130,28 @@ public sealed class PcapWriter : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_faulted)
+            {
+                throw new InvalidOperationException(
+                    "An earlier write to this pcap stream failed part-way; the file ends at the last whole record. Start a new file.");
+            }
+
             Span<byte> header = _recordHeader;
             BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)seconds);
             BinaryPrimitives.WriteUInt32LittleEndian(header[4..], (uint)(unixTimeNanoseconds % NanosecondsPerSecond));
             BinaryPrimitives.WriteInt32LittleEndian(header[8..], captured);
             BinaryPrimitives.WriteInt32LittleEndian(header[12..], frame.Length);
-            _stream.Write(header);
-            _stream.Write(frame[..captured]);
+            try
+            {
+                _stream.Write(header);
+                _stream.Write(frame[..captured]);
+            }
+            catch
+            {
+                _faulted = true;
+                throw;
+            }
+
             _framesWritten++;
         }
     }

@@ -33,6 +33,12 @@ namespace NetBufNative.Drivers.Linux;
 /// run while another thread waits or is in a call (see <see cref="TapDriver"/>: the same rules).
 /// Drivers of one fanout group are independent objects: each on its own thread.
 /// </para>
+/// <para>
+/// VLAN tags: the kernel removes an 802.1Q tag from a received frame (it keeps it as packet
+/// metadata, which this driver does not read), so frames arrive untagged; a tagged frame can be
+/// transmitted. A processor that must tell VLANs apart needs <see cref="TapDriver"/> or a VLAN
+/// interface per VLAN.
+/// </para>
 /// </remarks>
 public sealed unsafe class AfPacketDriver : INetDriver
 {
@@ -61,6 +67,9 @@ public sealed unsafe class AfPacketDriver : INetDriver
     private long _rxFrames;
     private long _txFrames;
     private long _rxDropped;
+
+    /// <summary>Frames the socket reported as sent with fewer bytes than the frame had (not expected of a raw socket).</summary>
+    private long _txShort;
 
     /// <summary>Opens a packet socket bound to <paramref name="interfaceName"/>.</summary>
     /// <param name="pool">The pool of every buffer the driver handles.</param>
@@ -284,7 +293,16 @@ public sealed unsafe class AfPacketDriver : INetDriver
                 int sent = LibC.SendMMsg(_device.Fd, _messages, (uint)count, LinuxConstants.MSG_DONTWAIT);
                 if (sent < 0)
                 {
-                    if (IsTransientSendError(Marshal.GetLastPInvokeError(), "sendmmsg"))
+                    int errno = Marshal.GetLastPInvokeError();
+
+                    // Once frames were taken, report how many (as sendmmsg does) and leave the
+                    // error to the next call: an exception would tell the caller nothing was taken.
+                    if (errno != Errno.EINTR && done > 0)
+                    {
+                        break;
+                    }
+
+                    if (IsTransientSendError(errno, "sendmmsg"))
                     {
                         continue;
                     }
@@ -342,7 +360,18 @@ public sealed unsafe class AfPacketDriver : INetDriver
                     };
                 }
 
-                int received = Receive(count);
+                int received;
+                try
+                {
+                    received = Receive(count);
+                }
+                catch (NetDriverException) when (taken > 0)
+                {
+                    // Frames are already in the caller's span: return them, and let the next call
+                    // meet the error (an exception would leak them).
+                    break;
+                }
+
                 if (received <= 0)
                 {
                     break;
@@ -556,12 +585,15 @@ public sealed unsafe class AfPacketDriver : INetDriver
 
     private void CompleteSend(NetBufPtr buffer, int sent, int length)
     {
-        // The socket took the frame: the buffer is the sent queue's even if the count is odd.
+        // The socket took the frame: the buffer is the sent queue's whatever the count says. A
+        // raw socket sends a datagram whole or not at all, so a short count is not expected; it
+        // is counted rather than thrown, because throwing here would tell the caller that a
+        // buffer the driver now holds was not taken.
         _ = _sent.TryEnqueue(buffer);
         _txFrames++;
         if (sent != length)
         {
-            throw new NetDriverException(NetDriverErrorKind.Io, $"The socket of {DeviceName} took {sent} of a frame's {length} bytes; the frame was not sent whole.");
+            _txShort++;
         }
     }
 }

@@ -46,11 +46,18 @@ internal static class FrameChecks
     internal static void TransmitLength(NetBufPtr buffer, int maxFrameLength, string deviceName)
     {
         int length = buffer.HeaderLength + buffer.PacketLength;
-        if (length < LinuxConstants.EthernetHeaderLength || length > maxFrameLength)
+
+        // The kernel lets only an 802.1Q/802.1ad-tagged frame carry the tag's 4 bytes beyond the
+        // MTU and the header: an untagged frame that long is refused with EMSGSIZE (after frames
+        // before it in a batch were sent), so it is refused here, before anything is taken.
+        int limit = length >= LinuxConstants.EthernetHeaderLength && IsVlanTagged(buffer)
+            ? maxFrameLength
+            : maxFrameLength - LinuxConstants.VlanTagLength;
+        if (length < LinuxConstants.EthernetHeaderLength || length > limit)
         {
             throw new NetDriverException(
                 NetDriverErrorKind.InvalidParam,
-                $"A frame of {length} bytes cannot be sent on {deviceName}: a frame is {LinuxConstants.EthernetHeaderLength} (an Ethernet header) to {maxFrameLength} bytes (the MTU, the header and one VLAN tag); nothing was taken.");
+                $"A frame of {length} bytes cannot be sent on {deviceName}: a frame is {LinuxConstants.EthernetHeaderLength} (an Ethernet header) to {limit} bytes (the MTU and the header, plus 4 for a VLAN-tagged frame); nothing was taken.");
         }
     }
 
@@ -84,4 +91,12 @@ internal static class FrameChecks
         throw new NetDriverException(
             NetDriverErrorKind.InvalidParam,
             $"{buffer} is not a buffer lent by {pool.Name}, the pool of {deviceName} (null, of another pool, restored already or stale); nothing was taken.");
+
+    /// <summary>Whether a frame's EtherType is an 802.1Q (0x8100) or 802.1ad (0x88A8) tag; the caller checked it has a header.</summary>
+    private static bool IsVlanTagged(NetBufPtr buffer)
+    {
+        ReadOnlySpan<byte> frame = buffer.PacketWithHeader;
+        int etherType = (frame[12] << 8) | frame[13];
+        return etherType is 0x8100 or 0x88A8;
+    }
 }

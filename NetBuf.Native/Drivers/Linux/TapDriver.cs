@@ -220,9 +220,17 @@ public sealed unsafe class TapDriver : INetDriver
             }
 
             int sent = 0;
-            while (sent < txBuffers.Length && _sent.Count < _sent.Capacity && WriteOne(txBuffers[sent]))
+            try
             {
-                sent++;
+                while (sent < txBuffers.Length && _sent.Count < _sent.Capacity && WriteOne(txBuffers[sent]))
+                {
+                    sent++;
+                }
+            }
+            catch (NetDriverException) when (sent > 0)
+            {
+                // Frames were taken: report how many, and let the next call meet the error (an
+                // exception would tell the caller that none was taken).
             }
 
             return sent;
@@ -255,9 +263,17 @@ public sealed unsafe class TapDriver : INetDriver
         try
         {
             int count = 0;
-            while (count < destination.Length && ReadOne(out destination[count]))
+            try
             {
-                count++;
+                while (count < destination.Length && ReadOne(out destination[count]))
+                {
+                    count++;
+                }
+            }
+            catch (NetDriverException) when (count > 0)
+            {
+                // Frames are already in the caller's span: return them, and let the next call
+                // meet the error (an exception would leak them).
             }
 
             return count;
