@@ -8,27 +8,43 @@ using NetBufNative.Wire;
 namespace NetBufNative.Bench;
 
 /// <summary>
-/// "xdp" mode: frames per second through the Linux drivers on a veth pair in a namespace made for
-/// the run (and always removed): transmit and receive-count-recycle loops and an ARP/ICMP echo
-/// responder, AF_XDP (copy mode, the pool as UMEM) beside batched AF_PACKET, and the kernel's own echo
-/// replies on the same set-up, at 64 and 1500 bytes; with GC bytes allocated per frame on the
-/// driver's thread. Needs root on Linux; says so and does nothing otherwise.
+/// "xdp" mode: frames per second through the Linux drivers in a namespace made for the run (and
+/// always removed): transmit and receive-count-recycle loops and an ARP/ICMP echo responder, AF_XDP
+/// (copy mode, the pool as UMEM) with one queue and with two queues sharing the UMEM, beside batched
+/// AF_PACKET and TAP, and the kernel's own echo replies, at 64 and 1500 bytes; with GC bytes
+/// allocated per frame on the drivers' threads. Needs root on Linux; says so and does nothing otherwise.
 /// </summary>
 /// <remarks>
-/// The load generator is an AF_PACKET socket (batches of 32) on the other veth end, on its own
-/// thread: on 2 shared vCPUs it competes with the driver under test, so the receive and responder
+/// <para>
+/// Three set-ups, one generator: a batched AF_PACKET socket (batches of 32) on the kernel's side of
+/// the device, on its own thread. A one-queue veth pair for the AF_XDP and AF_PACKET rows; a veth pair
+/// with two queues each way for the two-queue AF_XDP rows (a socket and a thread per queue over one
+/// pool); a TAP device, the generator on its kernel side, for the TAP rows. The generator's frames
+/// are 64 flows (UDP source ports, or echo requests from 64 source addresses), so the sending veth's
+/// flow hash spreads them over the two queues; the kernel's echo row uses one source (its neighbour).
+/// </para>
+/// <para>
+/// On 2 shared vCPUs the generator competes with the drivers under test, so the receive and responder
 /// rows measure the pair, and the generator may be the limit. Rates vary by ±40 % run to run.
+/// </para>
 /// </remarks>
 internal static class DriverBench
 {
     private const string Generator = "nbg0";
     private const string Device = "nbr0";
+    private const string Generator2 = "nbg1";
+    private const string Device2 = "nbr1";
+    private const string Tap = "nbt0";
+    private const int Flows = 64;
 
-    /// <summary>One second per row: long enough for 100k+ frames, short enough for the whole table in about 20 s.</summary>
+    /// <summary>One second per row: long enough for 100k+ frames, short enough for the whole table in about 40 s.</summary>
     private static readonly TimeSpan s_window = TimeSpan.FromSeconds(1);
 
     private static readonly Ipv4Address s_generatorIp = new(10, 77, 0, 1);
     private static readonly Ipv4Address s_deviceIp = new(10, 77, 0, 2);
+
+    /// <summary>The TAP responder's own address: the TAP device's is the kernel's side of it.</summary>
+    private static readonly MacAddress s_tapResponderMac = new(0x02, 0, 0x5e, 0x10, 0, 0x02);
 
     public static void Run()
     {
@@ -44,19 +60,32 @@ internal static class DriverBench
         {
             Ip("netns", "exec", ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
             Ip("-n", ns, "link", "add", Generator, "type", "veth", "peer", "name", Device);
-            Ip("-n", ns, "link", "set", Generator, "up");
-            Ip("-n", ns, "link", "set", Device, "up");
-            Console.WriteLine("// * Drivers: veth pair in a namespace, generator AF_PACKET (batches of 32) on its own thread *");
-            Console.WriteLine($"{"Row",-28} {"Bytes",6} {"kframes/s",10} {"B/frame",8}");
+            Ip("-n", ns, "link", "add", Generator2, "numtxqueues", "2", "numrxqueues", "2", "type", "veth", "peer", "name", Device2, "numtxqueues", "2", "numrxqueues", "2");
+            foreach (string device in (string[])[Generator, Device, Generator2, Device2])
+            {
+                Ip("-n", ns, "link", "set", device, "up");
+            }
+
+            var veth = new Setup(ns, Generator, Device);
+            var veth2 = new Setup(ns, Generator2, Device2);
+            var tap = new Setup(ns, Tap, Tap);
+            Console.WriteLine("// * Drivers: veth pairs (1 queue; 2 queues) and a TAP device in a namespace, generator AF_PACKET (batches of 32, 64 flows) on its own thread *");
+            Console.WriteLine($"{"Row",-30} {"Bytes",6} {"kframes/s",10} {"B/frame",8} Per queue");
             foreach (int size in (int[])[64, 1500])
             {
-                Print("tx AF_XDP", size, Transmit(ns, size, xdp: true));
-                Print("tx AF_PACKET (batched)", size, Transmit(ns, size, xdp: false));
-                Print("rx+recycle AF_XDP", size, Receive(ns, size, xdp: true));
-                Print("rx+recycle AF_PACKET", size, Receive(ns, size, xdp: false));
-                Print("echo responder AF_XDP", size, Respond(ns, size, ResponderKind.Xdp));
-                Print("echo responder AF_PACKET", size, Respond(ns, size, ResponderKind.AfPacket));
-                Print("echo by the kernel", size, Respond(ns, size, ResponderKind.Kernel));
+                Print("tx AF_XDP", size, Transmit(veth, size, Kind.Xdp, 1));
+                Print("tx AF_XDP 2 queues", size, Transmit(veth2, size, Kind.Xdp, 2));
+                Print("tx AF_PACKET (batched)", size, Transmit(veth, size, Kind.AfPacket, 1));
+                Print("tx TAP", size, Transmit(tap, size, Kind.Tap, 1));
+                Print("rx+recycle AF_XDP", size, Receive(veth, size, Kind.Xdp, 1));
+                Print("rx+recycle AF_XDP 2 queues", size, Receive(veth2, size, Kind.Xdp, 2));
+                Print("rx+recycle AF_PACKET", size, Receive(veth, size, Kind.AfPacket, 1));
+                Print("rx+recycle TAP", size, Receive(tap, size, Kind.Tap, 1));
+                Print("echo responder AF_XDP", size, Respond(veth, size, Kind.Xdp, 1));
+                Print("echo responder AF_XDP 2 queues", size, Respond(veth2, size, Kind.Xdp, 2));
+                Print("echo responder AF_PACKET", size, Respond(veth, size, Kind.AfPacket, 1));
+                Print("echo responder TAP", size, Respond(tap, size, Kind.Tap, 1));
+                Print("echo by the kernel", size, Respond(veth, size, Kind.Kernel, 1));
             }
         }
         finally
@@ -65,128 +94,234 @@ internal static class DriverBench
         }
     }
 
-    private enum ResponderKind
+    private enum Kind
     {
         Xdp,
         AfPacket,
+        Tap,
         Kernel,
     }
 
-    private static void Print(string row, int size, (double Rate, double Bytes) result) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{row,-28} {size,6} {result.Rate / 1000,10:F0} {(double.IsNaN(result.Bytes) ? "n/a" : result.Bytes.ToString("F2", CultureInfo.InvariantCulture)),8}"));
+    private static void Print(string row, int size, (double Rate, double Bytes, long[] PerQueue) result) =>
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{row,-30} {size,6} {result.Rate / 1000,10:F0} {(double.IsNaN(result.Bytes) ? "n/a" : result.Bytes.ToString("F2", CultureInfo.InvariantCulture)),8} {Split(result.PerQueue)}"));
 
-    private static INetDriver Open(string ns, string device, bool xdp, out NetBufPool pool)
+    /// <summary>Each queue's share of the frames, for rows with more than one queue ("48/52 %").</summary>
+    private static string Split(long[] perQueue)
     {
-        if (xdp)
-        {
-            pool = XdpDriver.CreatePool(4096);
-            return new XdpDriver(pool, device, new XdpDriverOptions { NetworkNamespace = ns, BindMode = XdpBindMode.Copy, RxQueueSize = 1024, TxQueueSize = 1024 });
-        }
-
-        pool = new NetBufPool(4096, 2048);
-        return new AfPacketDriver(pool, device, new AfPacketDriverOptions { NetworkNamespace = ns, RxQueueSize = 1024, TxQueueSize = 1024 });
+        long total = perQueue.Sum();
+        return perQueue.Length < 2 || total == 0 ? string.Empty : string.Join('/', perQueue.Select(f => (100 * f / total).ToString(CultureInfo.InvariantCulture))) + " %";
     }
 
-    /// <summary>Transmits frames of <paramref name="size"/> bytes as fast as the driver takes them, recycling sent buffers.</summary>
-    private static (double, double) Transmit(string ns, int size, bool xdp)
+    /// <summary>Opens <paramref name="queues"/> drivers on the set-up's device over one pool (AF_XDP: the first registers the UMEM, the others share it).</summary>
+    private static INetDriver[] Open(Setup setup, Kind kind, int queues, out NetBufPool pool)
     {
-        using INetDriver driver = Open(ns, Device, xdp, out NetBufPool pool);
-        using (pool)
+        switch (kind)
         {
-            var batch = new NetBufPtr[32];
-            long frames = 0;
-            long allocated = GC.GetAllocatedBytesForCurrentThread();
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < s_window)
+            case Kind.Xdp:
+                pool = XdpDriver.CreatePool(4096 * queues);
+                var drivers = new XdpDriver[queues];
+                for (int q = 0; q < queues; q++)
+                {
+                    drivers[q] = new XdpDriver(pool, setup.Device, new XdpDriverOptions
+                    {
+                        NetworkNamespace = setup.Ns,
+                        QueueId = q,
+                        BindMode = XdpBindMode.Copy,
+                        RxQueueSize = 1024,
+                        TxQueueSize = 1024,
+                        ShareUmemWith = q == 0 ? null : drivers[0],
+                    });
+                }
+
+                return drivers;
+            case Kind.Tap:
+                pool = new NetBufPool(4096, 2048);
+                return [new TapDriver(pool, setup.Device, new TapDriverOptions { NetworkNamespace = setup.Ns })];
+            default:
+                pool = new NetBufPool(4096, 2048);
+                return [new AfPacketDriver(pool, setup.Device, new AfPacketDriverOptions { NetworkNamespace = setup.Ns, RxQueueSize = 1024, TxQueueSize = 1024 })];
+        }
+    }
+
+    private static void Close(INetDriver[] drivers, NetBufPool pool)
+    {
+        foreach (INetDriver driver in drivers)
+        {
+            driver.Dispose();
+        }
+
+        pool.Dispose();
+    }
+
+    /// <summary>The responder's own hardware address: the driver's, except over TAP, whose device address is the kernel's side.</summary>
+    private static MacAddress ResponderMac(INetDriver driver, Kind kind) => kind == Kind.Tap ? s_tapResponderMac : driver.MacAddress;
+
+    /// <summary>Runs <paramref name="body"/> on a thread per driver (one per queue) at once; sums the frames and GC bytes.</summary>
+    private static (double Rate, double Bytes, long[] PerQueue) OnThreads(INetDriver[] drivers, Func<INetDriver, (long Frames, long Bytes, double Seconds)> body)
+    {
+        var results = new (long Frames, long Bytes, double Seconds)[drivers.Length];
+        Exception? failure = null;
+        Thread[] threads = [.. drivers.Select((driver, q) => new Thread(() =>
+        {
+            try
             {
-                _ = driver.RecycleTxBuffers();
-                if (!pool.TryAllocBulk(batch))
+                results[q] = body(driver);
+            }
+#pragma warning disable CA1031 // Rethrown on the calling thread below.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                failure = exception;
+            }
+        })
+        { Name = $"queue {q}" })];
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        if (failure is not null)
+        {
+            throw new InvalidOperationException("a queue's thread failed", failure);
+        }
+
+        long frames = results.Sum(r => r.Frames);
+        double seconds = results.Max(r => r.Seconds);
+        return (frames / seconds, results.Sum(r => r.Bytes) / (double)Math.Max(1, frames), [.. results.Select(r => r.Frames)]);
+    }
+
+    /// <summary>Transmits frames of <paramref name="size"/> bytes as fast as the drivers take them (one thread per queue), recycling sent buffers.</summary>
+    private static (double, double, long[]) Transmit(Setup setup, int size, Kind kind, int queues)
+    {
+        INetDriver[] drivers = Open(setup, kind, queues, out NetBufPool pool);
+        try
+        {
+            return OnThreads(drivers, driver =>
+            {
+                var batch = new NetBufPtr[32];
+                long frames = 0;
+                long allocated = GC.GetAllocatedBytesForCurrentThread();
+                var clock = Stopwatch.StartNew();
+                while (clock.Elapsed < s_window)
                 {
-                    continue;
+                    _ = driver.RecycleTxBuffers();
+                    if (!pool.TryAllocBulk(batch))
+                    {
+                        _ = driver.WaitForTransmit(TimeSpan.FromMilliseconds(1));
+                        continue;
+                    }
+
+                    for (int i = 0; i < batch.Length; i++)
+                    {
+                        NetBuf b = pool.FromBufPtr(batch[i]);
+                        b.SetPacketLength(size);
+                        FillFrame(b.Packet, driver.MacAddress);
+                        batch[i] = b.IntoBufPtr();
+                    }
+
+                    int sent = driver.TransmitBatch(batch);
+                    pool.FreeBulk(batch.AsSpan(sent));
+                    frames += sent;
                 }
 
-                for (int i = 0; i < batch.Length; i++)
-                {
-                    NetBuf b = pool.FromBufPtr(batch[i]);
-                    b.SetPacketLength(size);
-                    FillFrame(b.Packet, driver.MacAddress);
-                    batch[i] = b.IntoBufPtr();
-                }
+                return (frames, GC.GetAllocatedBytesForCurrentThread() - allocated, clock.Elapsed.TotalSeconds);
+            });
+        }
+        finally
+        {
+            Close(drivers, pool);
+        }
+    }
 
-                int sent = driver.TransmitBatch(batch);
-                pool.FreeBulk(batch.AsSpan(sent));
-                frames += sent;
+    /// <summary>Counts frames the generator floods at the device (64 UDP flows), recycling each at once; one thread per queue.</summary>
+    private static (double, double, long[]) Receive(Setup setup, int size, Kind kind, int queues)
+    {
+        INetDriver[] drivers = Open(setup, kind, queues, out NetBufPool pool);
+        using var stop = new CancellationTokenSource();
+        Thread? generator = null;
+        try
+        {
+            foreach (INetDriver driver in drivers)
+            {
+                Post(driver, driver.RxQueueSize);
             }
 
-            double seconds = clock.Elapsed.TotalSeconds;
-            return (frames / seconds, (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)Math.Max(1, frames));
-        }
-    }
-
-    /// <summary>Counts frames the generator floods at the device, recycling each at once.</summary>
-    private static (double, double) Receive(string ns, int size, bool xdp)
-    {
-        using INetDriver driver = Open(ns, Device, xdp, out NetBufPool pool);
-        using (pool)
-        {
-            Post(driver, driver.RxQueueSize);
-            using var stop = new CancellationTokenSource();
-            Thread generator = StartFlood(ns, size, driver.MacAddress, stop.Token);
-            var batch = new NetBufPtr[64];
-            long frames = 0;
+            generator = StartFlood(setup, size, ResponderMac(drivers[0], kind), stop.Token);
             Thread.Sleep(50);
-            long allocated = GC.GetAllocatedBytesForCurrentThread();
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < s_window)
+            return OnThreads(drivers, driver =>
             {
-                _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(10));
-                int got = driver.ReceiveBatch(batch);
-                for (int i = 0; i < got; i++)
+                var batch = new NetBufPtr[64];
+                long frames = 0;
+                long allocated = GC.GetAllocatedBytesForCurrentThread();
+                var clock = Stopwatch.StartNew();
+                while (clock.Elapsed < s_window)
                 {
-                    _ = driver.TryRecycleRxBuffer(batch[i]);
+                    _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(10));
+                    int got = driver.ReceiveBatch(batch);
+                    for (int i = 0; i < got; i++)
+                    {
+                        _ = driver.TryRecycleRxBuffer(batch[i]);
+                    }
+
+                    frames += got;
                 }
 
-                frames += got;
-            }
-
-            double seconds = clock.Elapsed.TotalSeconds;
-            long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+                return (frames, GC.GetAllocatedBytesForCurrentThread() - allocated, clock.Elapsed.TotalSeconds);
+            });
+        }
+        finally
+        {
             stop.Cancel();
-            generator.Join();
-            return (frames / seconds, bytes / (double)Math.Max(1, frames));
+            generator?.Join();
+            Close(drivers, pool);
         }
     }
 
-    /// <summary>The generator sends echo requests in a window of 64 outstanding and counts replies; the responder (a driver with <see cref="EchoResponder"/>, or the kernel) answers on its own thread.</summary>
-    private static (double, double) Respond(string ns, int size, ResponderKind kind)
+    /// <summary>
+    /// The generator sends echo requests (from 64 source addresses, one for the kernel) in a window of
+    /// 64 outstanding and counts replies; the responders (one per queue, each on its own thread, with
+    /// <see cref="EchoResponder"/>), or the kernel, answer.
+    /// </summary>
+    private static (double, double, long[]) Respond(Setup setup, int size, Kind kind, int queues)
     {
         NetBufPool? pool = null;
-        INetDriver? responder = null;
-        if (kind == ResponderKind.Kernel)
+        INetDriver[] responders = [];
+        if (kind == Kind.Kernel)
         {
-            Ip("-n", ns, "addr", "add", "10.77.0.2/24", "dev", Device);
+            Ip("-n", setup.Ns, "addr", "add", "10.77.0.2/24", "dev", setup.Device);
         }
         else
         {
-            responder = Open(ns, Device, kind == ResponderKind.Xdp, out pool);
+            responders = Open(setup, kind, queues, out pool);
         }
 
-        MacAddress deviceMac = responder?.MacAddress ?? default;
+        MacAddress deviceMac = responders.Length > 0 ? ResponderMac(responders[0], kind) : default;
         using var stop = new CancellationTokenSource();
-        long responderBytes = 0;
-        long answered = 0;
-        Thread? thread = responder is null ? null : new Thread(() => Serve(responder, stop.Token, ref responderBytes, ref answered)) { Name = "responder" };
-        thread?.Start();
+        var responderBytes = new long[responders.Length];
+        var answered = new long[responders.Length];
+        Thread[] threads = [.. responders.Select((responder, q) => new Thread(() => Serve(responder, ResponderMac(responder, kind), stop.Token, ref responderBytes[q], ref answered[q])) { Name = $"responder {q}" })];
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
         try
         {
             var generatorPool = new NetBufPool(1024, 2048);
             using (generatorPool)
-            using (var generator = new AfPacketDriver(generatorPool, Generator, new AfPacketDriverOptions { NetworkNamespace = ns, RxQueueSize = 512, TxQueueSize = 512 }))
+            using (var generator = new AfPacketDriver(generatorPool, setup.Generator, new AfPacketDriverOptions { NetworkNamespace = setup.Ns, RxQueueSize = 512, TxQueueSize = 512 }))
             {
-                if (kind == ResponderKind.Kernel)
+                if (kind == Kind.Kernel)
                 {
-                    Ip("-n", ns, "neigh", "replace", "10.77.0.1", "lladdr", generator.MacAddress.ToString().ToLowerInvariant(), "dev", Device, "nud", "permanent");
-                    deviceMac = ParseMac(Ip("-n", ns, "-br", "link", "show", Device).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]);
+                    Ip("-n", setup.Ns, "neigh", "replace", "10.77.0.1", "lladdr", generator.MacAddress.ToString().ToLowerInvariant(), "dev", setup.Device, "nud", "permanent");
+                    deviceMac = ParseMac(Ip("-n", setup.Ns, "-br", "link", "show", setup.Device).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]);
                 }
 
                 Post(generator, 512);
@@ -215,7 +350,8 @@ internal static class DriverBench
                         {
                             NetBuf b = generatorPool.FromBufPtr(batch[i]);
                             b.SetPacketLength(size);
-                            EchoRequest(b.Packet, generator.MacAddress, deviceMac, sequence++);
+                            Ipv4Address source = kind == Kind.Kernel ? s_generatorIp : FlowAddress(sequence);
+                            EchoRequest(b.Packet, generator.MacAddress, deviceMac, source, sequence++);
                             batch[i] = b.IntoBufPtr();
                         }
 
@@ -241,25 +377,39 @@ internal static class DriverBench
 
                 double seconds = clock.Elapsed.TotalSeconds;
                 stop.Cancel();
-                thread?.Join();
-                return (replies / seconds, responder is null ? double.NaN : Interlocked.Read(ref responderBytes) / (double)Math.Max(1, Interlocked.Read(ref answered)));
+                foreach (Thread thread in threads)
+                {
+                    thread.Join();
+                }
+
+                return (replies / seconds, responders.Length == 0 ? double.NaN : responderBytes.Sum() / (double)Math.Max(1, answered.Sum()), answered);
             }
         }
         finally
         {
             stop.Cancel();
-            thread?.Join();
-            responder?.Dispose();
-            pool?.Dispose();
-            if (kind == ResponderKind.Kernel)
+            foreach (Thread thread in threads)
             {
-                Ip("-n", ns, "addr", "del", "10.77.0.2/24", "dev", Device);
+                thread.Join();
+            }
+
+            if (pool is not null)
+            {
+                Close(responders, pool);
+            }
+
+            if (kind == Kind.Kernel)
+            {
+                Ip("-n", setup.Ns, "addr", "del", "10.77.0.2/24", "dev", setup.Device);
             }
         }
     }
 
+    /// <summary>The source address of a generated flow: one of 64 beside the generator's.</summary>
+    private static Ipv4Address FlowAddress(int flow) => new(10, 77, 0, (byte)(100 + (flow % Flows)));
+
     /// <summary>The responder loop: receive a batch, answer ARP/ICMP echo in place, transmit the answers from the same buffers, recycle the rest; keep the receive queue posted.</summary>
-    private static void Serve(INetDriver driver, CancellationToken stop, ref long allocatedBytes, ref long answered)
+    private static void Serve(INetDriver driver, MacAddress mac, CancellationToken stop, ref long allocatedBytes, ref long answered)
     {
         NetBufPool pool = driver.Pool;
         Post(driver, driver.RxQueueSize);
@@ -305,7 +455,7 @@ internal static class DriverBench
             for (int i = 0; i < got; i++)
             {
                 NetBufPtr frame = received[i];
-                if (EchoResponder.TryAnswer(frame.Packet, frame.PacketLength, driver.MacAddress, s_deviceIp, out int length) && length == frame.PacketLength)
+                if (EchoResponder.TryAnswer(frame.Packet, frame.PacketLength, mac, s_deviceIp, out int length) && length == frame.PacketLength)
                 {
                     replies[answers++] = frame;
                 }
@@ -328,13 +478,14 @@ internal static class DriverBench
         Interlocked.Exchange(ref answered, count);
     }
 
-    private static Thread StartFlood(string ns, int size, MacAddress destination, CancellationToken stop)
+    private static Thread StartFlood(Setup setup, int size, MacAddress destination, CancellationToken stop)
     {
         var thread = new Thread(() =>
         {
             using var pool = new NetBufPool(1024, 2048);
-            using var generator = new AfPacketDriver(pool, Generator, new AfPacketDriverOptions { NetworkNamespace = ns, RxQueueSize = 1, TxQueueSize = 512 });
+            using var generator = new AfPacketDriver(pool, setup.Generator, new AfPacketDriverOptions { NetworkNamespace = setup.Ns, RxQueueSize = 1, TxQueueSize = 512 });
             var batch = new NetBufPtr[32];
+            int flow = 0;
             while (!stop.IsCancellationRequested)
             {
                 _ = generator.RecycleTxBuffers();
@@ -347,7 +498,7 @@ internal static class DriverBench
                 {
                     NetBuf b = pool.FromBufPtr(batch[i]);
                     b.SetPacketLength(size);
-                    FillFrame(b.Packet, destination);
+                    UdpFrame(b.Packet, generator.MacAddress, destination, flow++);
                     batch[i] = b.IntoBufPtr();
                 }
 
@@ -385,8 +536,19 @@ internal static class DriverBench
         BinaryPrimitives.WriteUInt16BigEndian(frame[12..], 0x88B5);
     }
 
-    /// <summary>An ICMP echo request filling <paramref name="frame"/> from the generator to the device's address.</summary>
-    private static void EchoRequest(Span<byte> frame, MacAddress source, MacAddress destination, ushort sequence)
+    /// <summary>A UDP datagram of flow <paramref name="flow"/> (one of 64 source ports) to the device's address, filling <paramref name="frame"/>; the kernel's stack drops it (not its address).</summary>
+    private static void UdpFrame(Span<byte> frame, MacAddress source, MacAddress destination, int flow)
+    {
+        Span<byte> ip = Ipv4Frame(frame, source, destination, s_generatorIp, 17);
+        Span<byte> udp = ip[20..];
+        BinaryPrimitives.WriteUInt16BigEndian(udp, (ushort)(40000 + (flow % Flows)));
+        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 9);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)udp.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[6..], 0);
+    }
+
+    /// <summary>Writes the Ethernet and IPv4 headers of a frame as long as <paramref name="frame"/>; returns the IPv4 packet.</summary>
+    private static Span<byte> Ipv4Frame(Span<byte> frame, MacAddress source, MacAddress destination, Ipv4Address from, byte protocol)
     {
         destination.WriteTo(frame);
         source.WriteTo(frame[6..]);
@@ -396,10 +558,17 @@ internal static class DriverBench
         ip[0] = 0x45;
         BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)ip.Length);
         ip[8] = 64;
-        ip[9] = 1;
-        s_generatorIp.WriteTo(ip[12..]);
+        ip[9] = protocol;
+        from.WriteTo(ip[12..]);
         s_deviceIp.WriteTo(ip[16..]);
         BinaryPrimitives.WriteUInt16BigEndian(ip[10..], InternetChecksum.Compute(ip[..20]));
+        return ip;
+    }
+
+    /// <summary>An ICMP echo request filling <paramref name="frame"/> from <paramref name="from"/> to the device's address.</summary>
+    private static void EchoRequest(Span<byte> frame, MacAddress source, MacAddress destination, Ipv4Address from, ushort sequence)
+    {
+        Span<byte> ip = Ipv4Frame(frame, source, destination, from, 1);
         Span<byte> icmp = ip[20..];
         icmp[..8].Clear();
         icmp[0] = 8;
@@ -428,4 +597,7 @@ internal static class DriverBench
         process.WaitForExit();
         return process.ExitCode == 0 ? output : throw new InvalidOperationException($"ip {string.Join(' ', arguments)}: {error.Trim()}");
     }
+
+    /// <summary>A measured device: the namespace, the generator's interface (the kernel's side), the drivers' interface.</summary>
+    private sealed record Setup(string Ns, string Generator, string Device);
 }

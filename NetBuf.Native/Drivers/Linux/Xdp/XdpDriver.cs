@@ -34,6 +34,14 @@ namespace NetBufNative.Drivers.Linux;
 /// <see cref="GetStatistics"/> and the counters, which may be used from any thread (as for
 /// <see cref="TapDriver"/>). Scale out with one driver per interface queue.
 /// </para>
+/// <para>
+/// Scale-out: the first driver of an interface registers the pool as the UMEM and attaches the
+/// program; a driver for each further queue names it in <see cref="XdpDriverOptions.ShareUmemWith"/>
+/// and gets a socket of its own on its queue, with fill and completion rings of its own, over the
+/// same UMEM (<c>XDP_SHARED_UMEM</c>), put into the same XSKMAP at its queue's index. Each is served
+/// by its own thread; the pool's per-thread caches keep their allocations and frees apart. The
+/// program stays attached until the last of them is disposed.
+/// </para>
 /// </remarks>
 public sealed unsafe class XdpDriver : INetDriver
 {
@@ -90,8 +98,9 @@ public sealed unsafe class XdpDriver : INetDriver
     /// change); not Linux or not 64-bit, no privilege, zero-copy or the attach mode not supported by
     /// the interface (Unsupported); no such interface, namespace or queue (InvalidParam); the verifier
     /// rejected the program (InvalidParam, with its log); the interface has an XDP program already or
-    /// the queue a socket (ResourceBusy); the block could not be locked (NoMemory). Nothing is left
-    /// attached to the interface.
+    /// the queue a socket (ResourceBusy); the block could not be locked (NoMemory); the driver named in
+    /// <see cref="XdpDriverOptions.ShareUmemWith"/> has another pool, interface, namespace or the same
+    /// queue (InvalidParam) or is disposed (BadState). Nothing is left attached to the interface.
     /// </exception>
     public XdpDriver(NetBufPool pool, string interfaceName, XdpDriverOptions? options = null)
     {
@@ -110,7 +119,27 @@ public sealed unsafe class XdpDriver : INetDriver
 
         CheckPool(pool, options, interfaceName);
         FrameChecks.InterfaceName(interfaceName);
-        _socket = NamespaceThread.Run(options.NetworkNamespace, () => XdpSocket.Open(pool, interfaceName, options));
+        XdpDriver? shareWith = options.ShareUmemWith;
+        if (shareWith is null)
+        {
+            _socket = NamespaceThread.Run(options.NetworkNamespace, () => XdpSocket.Open(pool, interfaceName, options, null));
+        }
+        else
+        {
+            CheckShare(shareWith, pool, interfaceName, options);
+
+            // The other driver's socket stays open while this one binds to its UMEM with its descriptor.
+            shareWith._device.Enter();
+            try
+            {
+                _socket = NamespaceThread.Run(options.NetworkNamespace, () => XdpSocket.Open(pool, interfaceName, options, shareWith._socket));
+            }
+            finally
+            {
+                shareWith._device.Exit();
+            }
+        }
+
         try
         {
             _device = new DeviceHandle(_socket.Fd, interfaceName);
@@ -123,6 +152,7 @@ public sealed unsafe class XdpDriver : INetDriver
             throw;
         }
 
+        XdpAttachment attachment = _socket.Attachment!;
         _pool = pool;
         _fill = _socket.Fill;
         _completion = _socket.Completion;
@@ -133,15 +163,16 @@ public sealed unsafe class XdpDriver : INetDriver
         _chunkShift = BitOperations.Log2((uint)pool.BufferStride);
         _chunkMask = (ulong)pool.BufferStride - 1;
         _maxFrameLength = _socket.Mtu + LinuxConstants.EthernetHeaderLength + LinuxConstants.VlanTagLength;
-        _kickTx = !_socket.IsZeroCopy || !options.UseNeedWakeup;
-        _kickFill = options.UseNeedWakeup;
+        _kickTx = !_socket.IsZeroCopy || !_socket.UsesNeedWakeup;
+        _kickFill = _socket.UsesNeedWakeup;
         RxQueueSize = options.RxQueueSize;
         TxQueueSize = options.TxQueueSize;
         QueueId = options.QueueId;
         NetworkNamespace = options.NetworkNamespace;
-        Filter = options.Filter;
-        BindMode = options.BindMode;
-        AttachMode = options.AttachMode;
+        Filter = attachment.Filter;
+        BindMode = _socket.BindModeUsed;
+        AttachMode = attachment.AttachMode;
+        ProgramName = attachment.ProgramName;
         XdpMetrics.Register(this);
     }
 
@@ -169,20 +200,21 @@ public sealed unsafe class XdpDriver : INetDriver
     /// <summary>The named network namespace of the interface, or <see langword="null"/> for the creator's own.</summary>
     public string? NetworkNamespace { get; }
 
-    /// <summary>Which frames the program redirects to this socket.</summary>
+    /// <summary>Which frames the program redirects to this socket (for a driver that shares a UMEM: the first driver's filter).</summary>
     public XdpFilter Filter { get; }
 
-    /// <summary>The bind mode asked for (<see cref="IsZeroCopy"/> tells what <see cref="XdpBindMode.Auto"/> became).</summary>
+    /// <summary>The bind mode asked for (<see cref="IsZeroCopy"/> tells what <see cref="XdpBindMode.Auto"/> became); for a driver that shares a UMEM, the first driver's.</summary>
     public XdpBindMode BindMode { get; }
 
-    /// <summary>The attach mode asked for.</summary>
+    /// <summary>The attach mode asked for (for a driver that shares a UMEM: the first driver's).</summary>
     public XdpAttachMode AttachMode { get; }
 
     /// <summary>Whether the socket runs in zero-copy mode (the kernel's <c>XDP_OPTIONS_ZEROCOPY</c>); false in copy mode.</summary>
     public bool IsZeroCopy => _socket.IsZeroCopy;
 
     /// <summary>The name of the loaded XDP program, as <c>bpftool prog</c> and <c>ip link show</c> list it.</summary>
-    public string ProgramName => _socket.ProgramName;
+    public string ProgramName { get; }
+
 
     /// <inheritdoc/>
     public bool CanTransmit => !_device.IsClosed && _inFlight < TxQueueSize;
@@ -523,8 +555,9 @@ public sealed unsafe class XdpDriver : INetDriver
     }
 
     /// <summary>
-    /// Detaches the XDP program (closes the BPF link), closes the socket (the kernel stops using the
-    /// UMEM), unmaps the rings and returns every buffer the driver holds to the pool, whatever ring
+    /// Detaches the XDP program (closes the BPF link; when drivers of other queues share it, the last of
+    /// them to be disposed does), closes the socket (the kernel stops using the UMEM and takes the socket
+    /// out of the XSKMAP), unmaps the rings and returns every buffer the driver holds to the pool, whatever ring
     /// it was in. Wakes a wait on another thread and waits for a call in progress to leave. Calling it
     /// again does nothing.
     /// </summary>
@@ -587,6 +620,21 @@ public sealed unsafe class XdpDriver : INetDriver
         if (!BitOperations.IsPow2(size))
         {
             throw new ArgumentOutOfRangeException(name, size, "An AF_XDP ring size must be a power of two (the kernel masks its indices), e.g. 512 or 2048.");
+        }
+    }
+
+    private static void CheckShare(XdpDriver shareWith, NetBufPool pool, string device, XdpDriverOptions options)
+    {
+        string? problem = !ReferenceEquals(shareWith._pool, pool)
+            ? $"it has another pool ({shareWith._pool.Name}, not {pool.Name}): give both drivers the same pool"
+            : shareWith.DeviceName != device || shareWith.NetworkNamespace != options.NetworkNamespace
+            ? $"it serves another interface ({shareWith.DeviceName} in namespace {shareWith.NetworkNamespace ?? "(own)"}, not {device} in {options.NetworkNamespace ?? "(own)"}): share only between queues of one interface"
+            : shareWith.QueueId == options.QueueId
+            ? $"it serves the same queue ({options.QueueId}): give each driver a queue of its own"
+            : null;
+        if (problem is not null)
+        {
+            throw new NetDriverException(NetDriverErrorKind.InvalidParam, $"The AF_XDP driver of {device} queue {options.QueueId} cannot share the UMEM of {shareWith}: {problem}.");
         }
     }
 

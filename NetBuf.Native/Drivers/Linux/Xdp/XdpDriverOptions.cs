@@ -31,4 +31,21 @@ public sealed class XdpDriverOptions
     /// than after every batch. Off only to measure what it saves.
     /// </summary>
     public bool UseNeedWakeup { get; init; } = true;
+
+    /// <summary>
+    /// Another driver of the same interface, namespace and pool, on another queue, whose UMEM and XDP
+    /// program this driver shares (<c>XDP_SHARED_UMEM</c>): how a driver per queue serves a
+    /// multi-queue interface from one pool. The new driver has its own socket, rings and thread, is
+    /// put into the shared XSKMAP at <see cref="QueueId"/>, and takes the other driver's bind mode,
+    /// <c>need_wakeup</c> setting, attach mode and filter (this object's
+    /// <see cref="BindMode"/>, <see cref="UseNeedWakeup"/>, <see cref="AttachMode"/> and
+    /// <see cref="Filter"/> are not used). <see langword="null"/> (the default): the driver registers
+    /// the pool and attaches a program of its own.
+    /// </summary>
+    /// <remarks>
+    /// The pool needs room for every sharing driver's rings (the sum of their receive and transmit
+    /// queue sizes). The first driver's program has XSKMAP slots for queues 0 to 63 (or up to its own
+    /// queue, if higher).
+    /// </remarks>
+    public XdpDriver? ShareUmemWith { get; init; }
 }

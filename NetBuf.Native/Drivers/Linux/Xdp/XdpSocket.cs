@@ -7,17 +7,19 @@ namespace NetBufNative.Drivers.Linux;
 /// The kernel objects behind an <see cref="XdpDriver"/>, made in the order the kernel needs: the
 /// AF_XDP socket, the pool's block registered as its UMEM, the four rings sized and mapped, the
 /// socket bound to the interface's queue, then an XSKMAP holding the socket, the redirect program
-/// and the BPF link that attaches it to the interface. Made on the thread that runs in the
-/// interface's namespace (the interface index, the bind and the link are resolved in it).
+/// and the BPF link that attaches it to the interface (an <see cref="XdpAttachment"/>). A socket that
+/// shares another's UMEM (<c>XDP_SHARED_UMEM</c>, another queue of the same interface) registers
+/// nothing, has fill and completion rings of its own (the kernel needs one pair per queue since
+/// Linux 5.10), binds with the other's descriptor and joins the other's attachment: its socket goes
+/// into the same XSKMAP at its queue's index. Made on the thread that runs in the interface's
+/// namespace (the interface index, the bind and the link are resolved in it).
 /// </summary>
 /// <remarks>
-/// Not thread-safe; <see cref="DetachProgram"/> may race itself (each descriptor is taken once).
+/// Not thread-safe; <see cref="DetachProgram"/> may race itself (the attachment is let go once).
 /// </remarks>
 internal sealed unsafe class XdpSocket
 {
-    private int _mapFd = -1;
-    private int _programFd = -1;
-    private int _linkFd = -1;
+    private XdpAttachment? _attachment;
 
     private XdpSocket(string device) => Device = device;
 
@@ -34,7 +36,17 @@ internal sealed unsafe class XdpSocket
 
     internal bool IsZeroCopy { get; private set; }
 
-    internal string ProgramName { get; private set; } = string.Empty;
+    /// <summary>The queue bound to.</summary>
+    internal int QueueId { get; private set; }
+
+    /// <summary>The bind mode asked for (for a shared UMEM: the first socket's).</summary>
+    internal XdpBindMode BindModeUsed { get; private set; }
+
+    /// <summary>Whether the socket uses need_wakeup (for a shared UMEM: as the first socket).</summary>
+    internal bool UsesNeedWakeup { get; private set; }
+
+    /// <summary>The program and map this socket is in (null once detached).</summary>
+    internal XdpAttachment? Attachment => Volatile.Read(ref _attachment);
 
     internal XdpRing Fill { get; private set; } = null!;
 
@@ -45,13 +57,17 @@ internal sealed unsafe class XdpSocket
     internal XdpRing Tx { get; private set; } = null!;
 
     /// <summary>Makes everything, or nothing: on failure whatever was made is closed again.</summary>
+    /// <param name="pool">The pool: the UMEM to register, or the one <paramref name="shareWith"/> registered.</param>
+    /// <param name="device">The interface.</param>
+    /// <param name="options">Queue and ring sizes (and, without <paramref name="shareWith"/>, modes and filter).</param>
+    /// <param name="shareWith">The bound socket whose UMEM and attachment to share, or null; its descriptor must stay open during the call.</param>
     /// <exception cref="NetDriverException">A step failed; the message says which and what to do.</exception>
-    internal static XdpSocket Open(NetBufPool pool, string device, XdpDriverOptions options)
+    internal static XdpSocket Open(NetBufPool pool, string device, XdpDriverOptions options, XdpSocket? shareWith)
     {
         var socket = new XdpSocket(device);
         try
         {
-            socket.Create(pool, options);
+            socket.Create(pool, options, shareWith);
             return socket;
         }
         catch
@@ -63,14 +79,11 @@ internal sealed unsafe class XdpSocket
         }
     }
 
-    /// <summary>Detaches the program (closing the link) and closes it and the map. Calling it again does nothing.</summary>
-    internal void DetachProgram()
-    {
-        // The link first: closing its descriptor detaches the program from the interface at once.
-        DeviceHandle.CloseQuietly(Interlocked.Exchange(ref _linkFd, -1));
-        DeviceHandle.CloseQuietly(Interlocked.Exchange(ref _programFd, -1));
-        DeviceHandle.CloseQuietly(Interlocked.Exchange(ref _mapFd, -1));
-    }
+    /// <summary>
+    /// Lets go of the attachment: the last socket of the interface to do so detaches the program
+    /// (closing the link) and closes it and the map. Calling it again does nothing.
+    /// </summary>
+    internal void DetachProgram() => Interlocked.Exchange(ref _attachment, null)?.Release();
 
     /// <summary>Unmaps the rings (after the socket is closed, or no call can use them).</summary>
     internal void UnmapRings()
@@ -97,7 +110,7 @@ internal sealed unsafe class XdpSocket
         return statistics;
     }
 
-    private void Create(NetBufPool pool, XdpDriverOptions options)
+    private void Create(NetBufPool pool, XdpDriverOptions options, XdpSocket? shareWith)
     {
         uint index = LibC.IfNameToIndex(Device);
         if (index == 0)
@@ -116,14 +129,31 @@ internal sealed unsafe class XdpSocket
                 : LinuxError.FromErrno(errno, "socket(AF_XDP)", Device);
         }
 
-        RegisterUmem(pool);
+        if (shareWith is null)
+        {
+            RegisterUmem(pool);
+        }
+
         SetRingSize(XdpConstants.XDP_UMEM_FILL_RING, options.RxQueueSize, "fill");
         SetRingSize(XdpConstants.XDP_UMEM_COMPLETION_RING, options.TxQueueSize, "completion");
         SetRingSize(XdpConstants.XDP_RX_RING, options.RxQueueSize, "rx");
         SetRingSize(XdpConstants.XDP_TX_RING, options.TxQueueSize, "tx");
         MapRings(options);
-        Bind(options);
-        AttachProgram(options);
+        if (shareWith is null)
+        {
+            Bind(options, options.BindMode, options.UseNeedWakeup, shareWith);
+            _attachment = XdpAttachment.Attach(Fd, options.QueueId, InterfaceIndex, options.Filter, options.AttachMode, Device);
+        }
+        else
+        {
+            // The attachment first: it fails cleanly when every driver of the interface is gone.
+            XdpAttachment shared = shareWith.Attachment is { } attachment && attachment.TryAddReference()
+                ? attachment
+                : throw new NetDriverException(NetDriverErrorKind.BadState, $"The AF_XDP driver of {Device} to share the UMEM with is disposed.");
+            _attachment = shared;
+            Bind(options, shareWith.BindModeUsed, shareWith.UsesNeedWakeup, shareWith);
+            shared.AddSocket(Fd, options.QueueId, Device);
+        }
     }
 
     private void ReadInterface()
@@ -201,17 +231,26 @@ internal sealed unsafe class XdpSocket
         Tx = XdpRing.Map(Fd, offsets.Tx, XdpConstants.XDP_PGOFF_TX_RING, (uint)options.TxQueueSize, sizeof(XdpDesc), "tx", Device);
     }
 
-    private void Bind(XdpDriverOptions options)
+    private void Bind(XdpDriverOptions options, XdpBindMode bindMode, bool useNeedWakeup, XdpSocket? shareWith)
     {
-        ushort flags = options.BindMode switch
+        BindModeUsed = bindMode;
+        UsesNeedWakeup = useNeedWakeup;
+        ushort flags = bindMode switch
         {
             XdpBindMode.Copy => XdpConstants.XDP_COPY,
             XdpBindMode.ZeroCopy => XdpConstants.XDP_ZEROCOPY,
             _ => 0,
         };
-        if (options.UseNeedWakeup)
+        if (useNeedWakeup)
         {
             flags |= XdpConstants.XDP_USE_NEED_WAKEUP;
+        }
+
+        if (shareWith is not null)
+        {
+            // The kernel takes no mode flags with XDP_SHARED_UMEM: the shared UMEM's mode and
+            // need_wakeup setting carry over to this socket (xp_assign_dev_shared).
+            flags = XdpConstants.XDP_SHARED_UMEM;
         }
 
         SockAddrXdp address = new()
@@ -220,16 +259,21 @@ internal sealed unsafe class XdpSocket
             Flags = flags,
             InterfaceIndex = (uint)InterfaceIndex,
             QueueId = (uint)options.QueueId,
+            SharedUmemFd = shareWith is null ? 0 : (uint)shareWith.Fd,
         };
+
+        QueueId = options.QueueId;
 
         // Sound: bind reads the 16 bytes of the local.
         if (LibC.Bind(Fd, &address, SockAddrXdp.Size) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            string call = $"bind(AF_XDP, queue {options.QueueId}, {options.BindMode} mode)";
+            string call = shareWith is null
+                ? $"bind(AF_XDP, queue {options.QueueId}, {bindMode} mode)"
+                : $"bind(AF_XDP, queue {options.QueueId}, sharing the UMEM of queue {shareWith.QueueId})";
             throw errno switch
             {
-                Errno.EOPNOTSUPP when options.BindMode == XdpBindMode.ZeroCopy => new NetDriverException(
+                Errno.EOPNOTSUPP when bindMode == XdpBindMode.ZeroCopy => new NetDriverException(
                     NetDriverErrorKind.Unsupported,
                     $"{call} failed for {Device}: EOPNOTSUPP; the interface's driver has no AF_XDP zero-copy support (veth and most virtual NICs have none): use XdpBindMode.Copy or XdpBindMode.Auto.",
                     errno),
@@ -253,27 +297,5 @@ internal sealed unsafe class XdpSocket
         {
             IsZeroCopy = (xdpOptions & XdpConstants.XDP_OPTIONS_ZEROCOPY) != 0;
         }
-    }
-
-    private void AttachProgram(XdpDriverOptions options)
-    {
-        // One XSKMAP slot per queue up to this one: the program looks frames up by their queue.
-        _mapFd = Bpf.CreateXskMap((uint)options.QueueId + 1, Device);
-        Bpf.SetXskMapEntry(_mapFd, (uint)options.QueueId, Fd, Device);
-        ProgramName = options.Filter.Kind switch
-        {
-            XdpFilterKind.EtherType => "nb_xsk_ether",
-            XdpFilterKind.IpProtocol => "nb_xsk_ipproto",
-            XdpFilterKind.UdpDestinationPort => "nb_xsk_udp",
-            _ => "nb_xsk_all",
-        };
-        _programFd = Bpf.LoadXdpProgram(XdpProgram.Build(options.Filter, _mapFd), ProgramName, Device);
-        uint flags = options.AttachMode switch
-        {
-            XdpAttachMode.Generic => XdpConstants.XDP_FLAGS_SKB_MODE,
-            XdpAttachMode.Native => XdpConstants.XDP_FLAGS_DRV_MODE,
-            _ => 0,
-        };
-        _linkFd = Bpf.CreateXdpLink(_programFd, InterfaceIndex, flags, Device);
     }
 }
