@@ -19,18 +19,18 @@ internal static class BurstLatency
     public static void Print()
     {
         Console.WriteLine();
-        Console.WriteLine("// * Burst latency: time per pair within a burst of 16 pairs, over all threads' bursts *");
-        Machine.Print();
-        Console.WriteLine("| Pool | Threads | p50 | p99 | p99.9 | max |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine("// Burst latency: wall time per pair within a burst of 16 pairs, over all threads' bursts");
+        var table = new TextTable("Pool", ">Threads", ">p50", ">p99", ">p99.9", ">max");
         foreach (int threads in new[] { 2, 8 })
         {
             using var cached = new NetBufPool(1024, SingleThreadBenchmarks.BufferLength, new NetBufPoolOptions { ThreadCacheSize = 32 });
-            Row("NetBufPool, thread cache", threads, () => NetBufBurst(cached));
+            table.Add(Row("NetBufPool, thread cache", threads, () => NetBufBurst(cached)));
             using var uncached = new NetBufPool(1024, SingleThreadBenchmarks.BufferLength, new NetBufPoolOptions { ThreadCacheSize = 0 });
-            Row("NetBufPool, no cache", threads, () => NetBufBurst(uncached));
-            Row("ArrayPool<byte>.Shared", threads, ArrayPoolBurst);
+            table.Add(Row("NetBufPool, no cache", threads, () => NetBufBurst(uncached)));
+            table.Add(Row("ArrayPool<byte>.Shared", threads, ArrayPoolBurst));
         }
+
+        table.Print(Console.Out);
     }
 
     // Fully optimized from the first call: the measurement must not catch the JIT's first tier.
@@ -53,7 +53,7 @@ internal static class BurstLatency
         }
     }
 
-    private static void Row(string name, int threads, Action burst)
+    private static string[] Row(string name, int threads, Action burst)
     {
         var samples = new long[threads][];
         using var start = new Barrier(threads);
@@ -87,6 +87,6 @@ internal static class BurstLatency
             return nsPerPair.ToString(nsPerPair < 100 ? "0.0" : "0", CultureInfo.InvariantCulture) + " ns";
         }
 
-        Console.WriteLine($"| {name} | {threads} | {At(0.5)} | {At(0.99)} | {At(0.999)} | {At(1.0)} |");
+        return [name, threads.ToString(CultureInfo.InvariantCulture), At(0.5), At(0.99), At(0.999), At(1.0)];
     }
 }

@@ -36,7 +36,8 @@ internal static class Machine
             $"// Machine: {Line}; load average now {LoadAverage()}; owner fence {(Internal.ProcessWideBarrier.OwnerMustFence ? "on" : "off")} " +
             $"({s_barrier.Value}); times: {Clock}");
 
-    private static string LoadAverage()
+    /// <summary>The load average now (1, 5, 15 minutes), or "unknown".</summary>
+    public static string LoadAverage()
     {
         const string LoadAvg = "/proc/loadavg";
         return File.Exists(LoadAvg) ? string.Join(' ', File.ReadAllText(LoadAvg).Split(' ').Take(3)) : "unknown";

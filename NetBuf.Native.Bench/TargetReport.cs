@@ -1,4 +1,5 @@
 using System.Globalization;
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Reports;
 
 namespace NetBufNative.Bench;
@@ -35,12 +36,31 @@ internal static class TargetReport
     private const string Layout = nameof(SlotLayoutBenchmarks);
     private const string Contention = nameof(ContentionBenchmarks);
 
-    /// <summary>Rows whose allocations belong to the BCL type measured, not to a NetBuf path.</summary>
+    /// <summary>Rows whose allocations belong to the BCL type measured, not to a NetBuf path, and the
+    /// diagnostic mode's stack traces (captured by design, one per alloc and free).</summary>
     private static readonly string[] AllocatingBaselines =
-        [nameof(SingleThreadBenchmarks.MemoryPoolShared), nameof(SingleThreadBenchmarks.ConcurrentStackPair)];
+        [nameof(SingleThreadBenchmarks.MemoryPoolShared), nameof(SingleThreadBenchmarks.ConcurrentStackPair), nameof(DiagnosticsBenchmarks.Traced)];
 
-    /// <summary>Prints the tables and the targets of one run; returns the targets (for <c>--repeat</c>).</summary>
-    public static IReadOnlyList<TargetResult> Print(IEnumerable<Summary> summaries)
+    /// <summary>The benchmark classes in the order their tables are printed, with each table's title.</summary>
+    private static readonly (string Type, string Title)[] Classes =
+    [
+        (St, "Alloc+free pair, one thread, 2048-byte buffers (time per pair)"),
+        (Bulk, "Batches of 32 against single pairs of the same handle, one pool (time per buffer)"),
+        (Mt, ""),
+        (Contention, "The shared list under contention: no cache and the lock-guarded list, one pool"),
+        (Layout, ""),
+        (nameof(PacketCycleBenchmarks), "A packet's whole cycle: alloc, append, prepend, to pointer and back, read, free (per packet)"),
+        (nameof(SpanAccessBenchmarks), "A packet span: checked NetBuf.Packet against a raw pointer (per access)"),
+        (nameof(DiagnosticsBenchmarks), "The diagnostic mode's cost, and none when it is off (per pair)"),
+    ];
+
+    /// <summary>
+    /// Prints one table per benchmark class that ran (Method, parameters, Mean, Ratio to the class's
+    /// baseline, Allocated; the multi-thread and layout classes as their rounds tables) to the console
+    /// and the log, and the derived tables only the log keeps (issue 8's rows side by side, aggregate
+    /// throughput); returns the targets of the run.
+    /// </summary>
+    public static IReadOnlyList<TargetResult> PrintTables(IReadOnlyList<Summary> summaries, TextWriter logOnly)
     {
         var reports = summaries.SelectMany(s => s.Reports).Where(r => r.ResultStatistics is not null).ToList();
         if (reports.Count == 0)
@@ -49,13 +69,68 @@ internal static class TargetReport
         }
 
         var run = new Run(reports);
-        PrintRows(run);
-        PrintRounds(run);
-        PrintLayout(run);
-        PrintThroughput(run);
-        var targets = Targets(run);
-        PrintTargets("Targets of issue 8 (ratios measured in this run)", targets);
-        return targets;
+        foreach (Summary summary in summaries.OrderBy(ClassRank))
+        {
+            var types = summary.BenchmarksCases.Select(c => c.Descriptor.Type.Name).Distinct().ToList();
+            string title = types.Count == 1
+                ? Classes.FirstOrDefault(c => c.Type == types[0]).Title ?? types[0]
+                : string.Join(", ", types);
+            bool printed = types.Count == 1 && types[0] switch
+            {
+                Mt => PrintRounds(run),
+                Layout => PrintLayout(run),
+                _ => false,
+            };
+            if (!printed)
+            {
+                PrintClassTable(summary, string.IsNullOrEmpty(title) ? types[0] : title);
+            }
+        }
+
+        TextWriter console = Console.Out;
+        Console.SetOut(logOnly);
+        try
+        {
+            PrintRows(run);
+            PrintThroughput(run);
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+
+        return Targets(run);
+    }
+
+    /// <summary>Prints the targets whose rows ran, with their verdicts, and names the ones that did not run.</summary>
+    public static void PrintTargets(IReadOnlyList<TargetResult> targets)
+    {
+        var ran = targets.Where(t => t.Ratio is not null).ToList();
+        var notRun = targets.Where(t => t.Ratio is null).ToList();
+        if (ran.Count == 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("// No target of issue 8 could be checked: their rows did not run (see --filter).");
+            return;
+        }
+
+        Header($"Targets of issue 8: ratios measured in this run ({ran.Count(t => t.Met)} of {ran.Count} met)");
+        bool how = ran.Any(t => t.Detail.Length > 0);
+        var table = how ? new TextTable("Target", ">Measured", "Verdict", "How") : new TextTable("Target", ">Measured", "Verdict");
+        foreach (TargetResult t in ran)
+        {
+            table.Add(t.Target, t.Measured, t.Met ? "met" : "MISSED", t.Detail);
+        }
+
+        table.Print(Console.Out);
+        if (notRun.Count > 0)
+        {
+            Console.WriteLine($"Not run (their rows were filtered out), {notRun.Count} target{(notRun.Count == 1 ? "" : "s")}:");
+            foreach (TargetResult t in notRun)
+            {
+                Console.WriteLine($"- {t.Target}");
+            }
+        }
     }
 
     /// <summary>Prints the targets of several runs side by side with each one's spread (max / min).</summary>
@@ -67,17 +142,61 @@ internal static class TargetReport
         }
 
         Header($"Targets over {runs.Count} runs of this process (spread = largest / smallest ratio)");
-        string runColumns = string.Concat(Enumerable.Range(1, runs.Count).Select(i => $" Run {i} |"));
-        Console.WriteLine($"| Target |{runColumns} Spread | Met in |");
-        Console.WriteLine("|---|" + string.Concat(Enumerable.Repeat("---:|", runs.Count)) + "---:|---:|");
+        var table = new TextTable(["Target", .. Enumerable.Range(1, runs.Count).Select(i => $">Run {i}"), ">Spread", ">Met in"]);
         foreach (string target in runs[0].Select(t => t.Target))
         {
             var results = runs.Select(r => r.FirstOrDefault(t => t.Target == target)).ToList();
             var ratios = results.Where(t => t?.Ratio is not null).Select(t => t!.Ratio!.Value).ToList();
+            if (ratios.Count == 0)
+            {
+                continue;
+            }
+
             string spread = ratios.Count > 1 && ratios.Min() > 0 && results[0]?.Bytes != true ? Format(ratios.Max() / ratios.Min()) + "x" : "-";
-            string cells = string.Concat(results.Select(t => $" {t?.Measured ?? "-"} |"));
-            Console.WriteLine($"| {target} |{cells} {spread} | {results.Count(t => t?.Met == true)}/{runs.Count} |");
+            table.Add([target, .. results.Select(t => t?.Measured ?? "-"), spread, $"{results.Count(t => t?.Met == true)}/{runs.Count}"]);
         }
+
+        table.Print(Console.Out);
+    }
+
+    private static int ClassRank(Summary summary)
+    {
+        string type = summary.BenchmarksCases.Select(c => c.Descriptor.Type.Name).FirstOrDefault() ?? string.Empty;
+        int index = Array.FindIndex(Classes, c => c.Type == type);
+        return index < 0 ? Classes.Length : index;
+    }
+
+    /// <summary>
+    /// BenchmarkDotNet's own summary table of one class (its columns, formatted by the config's summary
+    /// style), cut to what a reader compares: the method, the parameters, Mean, Ratio and Allocated.
+    /// The full table, with errors, deviations and GC counts, is in the log.
+    /// </summary>
+    private static void PrintClassTable(Summary summary, string title)
+    {
+        SummaryTable full = summary.Table;
+        if (full.FullContent.Length == 0)
+        {
+            return;
+        }
+
+        var columns = full.Columns
+            .Select((column, index) => (column, index))
+            .Where(c => c.column.NeedToShow && (
+                c.column.OriginalColumn.Category == ColumnCategory.Params ||
+                c.column.Header is "Method" or "Mean" or "Ratio" or "Allocated"))
+            .ToList();
+        Header(title);
+        var table = new TextTable([.. columns.Select(c =>
+            (c.column.Justify == SummaryTable.SummaryTableColumn.TextJustification.Right ? ">" : "") + c.column.Header)]);
+        foreach (string[] row in full.FullContent)
+        {
+            // BenchmarkDotNet quotes a description that has spaces: 'NetBufPool, thread cache'.
+            table.Add([.. columns.Select(c => c.column.Header == "Method" && row[c.index].Length > 1 && row[c.index].StartsWith('\'') && row[c.index].EndsWith('\'')
+                ? row[c.index][1..^1]
+                : row[c.index])]);
+        }
+
+        table.Print(Console.Out);
     }
 
     internal static string Format(double value) => value.ToString(value >= 100 ? "0" : "0.00", CultureInfo.InvariantCulture);
@@ -93,8 +212,7 @@ internal static class TargetReport
     private static void Header(string title)
     {
         Console.WriteLine();
-        Console.WriteLine($"// * {title} *");
-        Machine.Print();
+        Console.WriteLine($"// {title}");
     }
 
     private static void PrintRows(Run run)
@@ -135,16 +253,15 @@ internal static class TargetReport
         Row("NetBufBox TryAllocBulk+FreeBulk of 32, per buffer", run.Find(Bulk, nameof(BulkBenchmarks.BulkBoxes)), boxPair, "NetBufBox single pair");
     }
 
-    private static void PrintRounds(Run run)
+    private static bool PrintRounds(Run run)
     {
         if (run.Find(Mt, nameof(MultiThreadBenchmarks.ArrayPoolShared), 2, 1) is null)
         {
-            return;
+            return false;
         }
 
-        Header($"{MultiThreadBenchmarks.Rounds} interleaved rounds, one shared pool: {PerPair()}");
-        Console.WriteLine("| Threads | Round | ArrayPool<byte>.Shared | pool.Alloc() pair | ratio | worker pair | ratio | Allocated (max) |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Header($"2 and 8 threads on one shared pool, {MultiThreadBenchmarks.Rounds} interleaved rounds: {PerPair()}");
+        var table = new TextTable(">Threads", ">Round", ">ArrayPool<byte>.Shared", ">pool.Alloc() pair", ">Ratio", ">worker pair", ">Ratio", ">Allocated (max)");
         foreach (int threads in new[] { 2, 8 })
         {
             for (int round = 1; round <= MultiThreadBenchmarks.Rounds; round++)
@@ -152,30 +269,36 @@ internal static class TargetReport
                 BenchmarkReport? ap = run.Find(Mt, nameof(MultiThreadBenchmarks.ArrayPoolShared), threads, round);
                 BenchmarkReport? alloc = run.Find(Mt, nameof(MultiThreadBenchmarks.NetBufPoolCached), threads, round);
                 BenchmarkReport? worker = run.Find(Mt, nameof(MultiThreadBenchmarks.NetBufWorkerCached), threads, round);
+                if (ap is null && alloc is null && worker is null)
+                {
+                    continue;
+                }
+
                 long allocated = new[] { ap, alloc, worker }.Max(r => r is null ? 0 : Run.Allocated(r));
-                Console.WriteLine(
-                    $"| {threads} | {round} | {Ns(Run.Mean(ap))} | {Ns(Run.Mean(alloc))} | {X(Run.Mean(alloc), Run.Mean(ap))} | " +
-                    $"{Ns(Run.Mean(worker))} | {X(Run.Mean(worker), Run.Mean(ap))} | {allocated} B |");
+                table.Add(
+                    Text(threads), Text(round), Ns(Run.Mean(ap)), Ns(Run.Mean(alloc)), X(Run.Mean(alloc), Run.Mean(ap)),
+                    Ns(Run.Mean(worker)), X(Run.Mean(worker), Run.Mean(ap)), $"{allocated} B");
             }
         }
+
+        table.Print(Console.Out);
+        return true;
     }
 
-    private static void PrintLayout(Run run)
+    private static bool PrintLayout(Run run)
     {
         const string Method = nameof(SlotLayoutBenchmarks.WorkerPairs);
         if (run.Find(Layout, Method, 2, 1, stride: 64) is null)
         {
-            return;
+            return false;
         }
 
         int[] strides = [64, 32, 128];
-        Header("Metadata layout: worker pairs on threads whose hot buffers are ADJACENT slots (thread i uses buffer i)");
-        Console.WriteLine($"{PerPair()}, per round (rounds interleaved), and each stride against 64 bytes in the same round.");
+        Header($"Metadata layout: worker pairs on threads whose hot buffers are ADJACENT slots (thread i uses buffer i): {PerPair()}");
         Console.WriteLine(Machine.CpuTime
-            ? "'Core time' is the median CPU time per pair over the 1-thread worker pair: 1.00x means the threads cost each other nothing."
-            : "'Core time' is the median wall time x min(threads, cores) over the 1-thread worker pair: 1.00x means the threads cost each other nothing.");
-        Console.WriteLine("| Threads | Slot bytes | Round 1 | Round 2 | Round 3 | vs 64 B (median) | Core time | Allocated (max) |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+            ? "Rounds interleaved; each stride against 64 B in the same round; 'Core time': the median over the 1-thread worker pair (1.00x: the threads cost each other nothing)."
+            : "Rounds interleaved; each stride against 64 B in the same round; 'Core time': the median x min(threads, cores) over the 1-thread worker pair (1.00x: the threads cost each other nothing).");
+        var table = new TextTable([">Threads", ">Slot bytes", .. Enumerable.Range(1, MultiThreadBenchmarks.Rounds).Select(r => $">Round {r}"), ">vs 64 B (median)", ">Core time", ">Allocated (max)"]);
         double? one = Run.Mean(run.Find(St, nameof(SingleThreadBenchmarks.NetBufWorkerCached)));
         foreach (int threads in new[] { 2, 8 })
         {
@@ -183,20 +306,31 @@ internal static class TargetReport
             foreach (int stride in strides)
             {
                 var rounds = Enumerable.Range(1, MultiThreadBenchmarks.Rounds).Select(round => run.Find(Layout, Method, threads, round, stride)).ToList();
+                if (rounds.All(r => r is null))
+                {
+                    continue;
+                }
+
                 var vs64 = Enumerable.Range(1, MultiThreadBenchmarks.Rounds)
                     .Select(round => (Value: Run.Mean(run.Find(Layout, Method, threads, round, stride)), Base: Run.Mean(run.Find(Layout, Method, threads, round, 64))))
                     .Where(p => p.Value is not null && p.Base is not null)
                     .Select(p => p.Value!.Value / p.Base!.Value)
                     .ToList();
                 var means = rounds.Where(r => r is not null).Select(r => Run.Mean(r)!.Value).ToList();
-                string cells = string.Concat(rounds.Select(r => $" {Ns(Run.Mean(r))} |"));
                 long allocated = rounds.Max(r => r is null ? 0 : Run.Allocated(r));
-                Console.WriteLine(
-                    $"| {threads} | {stride} |{cells} {(vs64.Count == 0 ? "-" : Format(Median(vs64)) + "x")} | " +
-                    $"{(means.Count == 0 ? "-" : X(Median(means) * busy, one))} | {allocated} B |");
+                table.Add([
+                    Text(threads), Text(stride), .. rounds.Select(r => Ns(Run.Mean(r))),
+                    vs64.Count == 0 ? "-" : Format(Median(vs64)) + "x",
+                    means.Count == 0 ? "-" : X(Median(means) * busy, one),
+                    $"{allocated} B"]);
             }
         }
+
+        table.Print(Console.Out);
+        return true;
     }
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static void PrintThroughput(Run run)
     {
@@ -296,25 +430,14 @@ internal static class TargetReport
             BenchmarkReport worst = checkedRows.MaxBy(Run.Allocated)!;
             long bytes = Run.Allocated(worst);
             targets.Add(new TargetResult(
-                $"every path: 0 B allocated per operation ({checkedRows.Count} rows; not MemoryPool<byte>/ConcurrentStack, which allocate themselves)",
+                $"every path: 0 B allocated per operation ({checkedRows.Count} rows; not MemoryPool<byte>, ConcurrentStack or diagnostic stack traces, which allocate by design)",
                 bytes,
                 0,
-                bytes == 0 ? string.Empty : $"worst: {worst.BenchmarkCase.DisplayInfo}",
+                bytes == 0 ? string.Empty : $"worst: {Progress.Name(worst.BenchmarkCase)}",
                 Bytes: true));
         }
 
         return targets;
-    }
-
-    private static void PrintTargets(string title, IReadOnlyList<TargetResult> targets)
-    {
-        Header(title);
-        Console.WriteLine("| Target | Measured | Verdict | How |");
-        Console.WriteLine("|---|---:|---|---|");
-        foreach (TargetResult t in targets)
-        {
-            Console.WriteLine($"| {t.Target} | {t.Measured} | {(t.Met ? "met" : "MISSED")} | {t.Detail} |");
-        }
     }
 
     private static double Median(IEnumerable<double> values)
