@@ -57,20 +57,31 @@ public sealed class WriterAndSequenceTests
     }
 
     [Test]
-    public void Asking_past_the_tailroom_throws_and_changes_nothing()
+    public void Hints_past_the_tailroom_get_a_staging_array_and_writes_that_do_not_fit_fail_in_Advance()
     {
         var box = _pool.AllocBoxed();
         var writer = new NetBufWriter(box);
         int tailroom = 2048 - 64;
         Assert.That(writer.GetSpan().Length, Is.EqualTo(tailroom));
         Assert.That(writer.GetMemory(tailroom).Length, Is.EqualTo(tailroom));
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.GetSpan(tailroom + 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.GetMemory(tailroom + 1));
+        Assert.That(writer.GetSpan(tailroom + 1).Length, Is.GreaterThanOrEqualTo(tailroom + 1), "a hint is a minimum");
+        Assert.That(writer.GetMemory(4096).Length, Is.GreaterThanOrEqualTo(4096), "Utf8JsonWriter's growth hint");
+        Assert.Throws<InvalidOperationException>(() => writer.Advance(tailroom + 1));
+        Assert.That(writer.WrittenCount, Is.Zero, "a failed Advance appends nothing");
         Assert.Throws<ArgumentOutOfRangeException>(() => writer.GetSpan(-1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(tailroom + 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(int.MaxValue), "more than was handed out");
+
+        writer.GetSpan(tailroom);
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(tailroom + 1), "more than the tailroom handed out");
         writer.Advance(tailroom);
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.GetSpan(), "a full packet has no room for even one byte");
+        Assert.That(writer.WrittenCount, Is.EqualTo(tailroom));
+
+        Assert.That(writer.GetSpan().Length, Is.Positive, "a full packet still hands out a non-empty span for hint 0");
+        Assert.That(writer.GetMemory(0).Length, Is.Positive);
+        writer.Advance(0);
+        writer.GetSpan(1)[0] = 1;
+        Assert.Throws<InvalidOperationException>(() => writer.Advance(1));
         Assert.That(writer.WrittenCount, Is.EqualTo(tailroom));
         box.Dispose();
     }

@@ -26,7 +26,7 @@ namespace NetBufNative;
 /// </para>
 /// <para>Thread-safe: <see cref="Rent"/> may be called from any thread.</para>
 /// </remarks>
-public sealed class NetBufMemoryPool : MemoryPool<byte>
+public sealed partial class NetBufMemoryPool : MemoryPool<byte>
 {
     private readonly NetBufPool _pool;
     private readonly bool _ownsPool;

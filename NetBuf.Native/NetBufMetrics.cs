@@ -52,7 +52,7 @@ public static class NetBufMetrics
         var meter = new Meter(MeterName, typeof(NetBufMetrics).Assembly.GetName().Version?.ToString());
         meter.CreateObservableUpDownCounter("netbuf.pool.capacity", () => Observe(static s => s.Capacity), "{buffer}", "Buffers the pool holds.");
         meter.CreateObservableUpDownCounter("netbuf.pool.in_use", () => Observe(static s => s.InUse), "{buffer}", "Buffers out of the pool (owned, boxed or lent).");
-        meter.CreateObservableGauge("netbuf.pool.high_water_mark", () => Observe(static s => s.HighWaterMark), "{buffer}", "The most buffers seen in use at once.");
+        meter.CreateObservableGauge("netbuf.pool.high_water_mark", () => Observe(static s => s.HighWaterMark), "{buffer}", "The most buffers seen in use at once; with thread caches it can trail the true peak by up to one cache's size per thread.");
         meter.CreateObservableCounter("netbuf.pool.allocations", () => Observe(static s => s.TotalAllocations), "{buffer}", "Buffers allocated.");
         meter.CreateObservableCounter("netbuf.pool.frees", () => Observe(static s => s.TotalFrees), "{buffer}", "Buffers returned.");
         meter.CreateObservableCounter("netbuf.pool.allocation_failures", () => Observe(static s => s.AllocationFailures), "{allocation}", "Allocations that found the pool exhausted.");

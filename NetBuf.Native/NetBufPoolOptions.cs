@@ -25,7 +25,9 @@ public sealed class NetBufPoolOptions
     /// How many free buffers each thread may keep in its own cache, from which it allocates and
     /// to which it frees with no atomic operation (DPDK's per-lcore cache). 0 turns the cache off;
     /// <see langword="null"/> (the default) picks a size from the capacity: a quarter of the pool
-    /// spread over one cache per core, at most 32, and no cache below 4. At most 1024. Buffers in
+    /// spread over one cache per core (capacity / (4 x <see cref="Environment.ProcessorCount"/>)), at
+    /// most 32; when that is below 4 the pool gets no thread cache at all, so small pools (below 16
+    /// buffers per core, e.g. 8 buffers on 2 cores) have none unless this is set. At most 1024. Buffers in
     /// caches are never stranded: when the shared list runs dry an allocation takes them from
     /// other threads' caches, and <see cref="NetBufPool.Trim"/> returns them all.
     /// </summary>

@@ -1,11 +1,20 @@
-// The code samples of README.md and docs/usage.md live here, between "sample:" markers, and run
-// as tests; DocumentationSamplesTests checks that every C# block in the docs is one of them.
+// The code samples of README.md, PACKAGE.md and docs/usage.md live here, between "sample:"
+// markers, and run as tests; DocumentationSamplesTests checks that every C# block in the docs is
+// one of them. TopLevelSampleTests compiles each as a user's Program.cs: with the using directives
+// of this file (less NUnit), the statements of its "given:" region (the sample's free variables)
+// and the "stub:" types. "(unsafe)" after a sample's name: it needs AllowUnsafeBlocks.
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using NetBufNative;
 using NetBufNative.Drivers;
 using NetBufNative.Wire;
@@ -16,10 +25,63 @@ namespace Contoso.Samples;
 public sealed class UsageSamples
 {
     [Test]
+    public void QuickStart()
+    {
+        // sample: quick-start
+        using var pool = new NetBufPool(capacity: 1024, bufferLength: 2048,
+            new NetBufPoolOptions { DefaultHeadroom = 128 });
+
+        using (NetBuf buf = pool.Alloc())             // throws when exhausted; TryAlloc does not
+        {
+            "hello"u8.CopyTo(buf.Append(5));          // the payload
+            buf.Prepend(14).Fill(0xFF);               // a header, in the headroom in front of it
+            Console.WriteLine($"{buf.ToString()}: {buf.PacketWithHeader.Length} bytes on the wire");
+        }                                             // back in the pool
+
+        Console.WriteLine($"{pool.InUse} of {pool.Capacity} buffers in use");
+        // end sample
+
+        Assert.That(pool.InUse, Is.Zero);
+    }
+
+    [Test]
+    public async Task AsyncCode()
+    {
+        // sample: async
+        using var pool = new NetBufPool(capacity: 256, bufferLength: 2048);
+        var queue = Channel.CreateBounded<NetBufBox>(capacity: 64);
+
+        // A NetBuf is a ref struct: it cannot live across an await (CS4007). Fill it in a synchronous
+        // method or a block without await, and move it into a NetBufBox, which can.
+        await queue.Writer.WriteAsync(Frame(pool, "ping"u8));
+
+        NetBufBox box = await queue.Reader.ReadAsync();
+        using (NetBuf packet = box.IntoNetBuf())      // no await inside this block
+        {
+            // $"{packet}" does not compile (CS9244: a ref struct cannot fill a hole): call ToString().
+            Console.WriteLine($"{packet.ToString()}: {packet.PacketLength} bytes");
+        }
+
+        await Task.Yield();                           // awaits after the block are fine
+
+        static NetBufBox Frame(NetBufPool pool, ReadOnlySpan<byte> payload)
+        {
+            using NetBuf buf = pool.Alloc();
+            payload.CopyTo(buf.Append(payload.Length));
+            return buf.IntoBox();                     // buf holds nothing now: its Dispose does nothing
+        }
+        // end sample
+
+        Assert.That(pool.InUse, Is.Zero);
+    }
+
+    [Test]
     public void Readme()
     {
+        // given: readme
         byte[] payload = Encoding.ASCII.GetBytes("hello, wire");
         var device = new LoopbackDevice();
+        // end given
 
         // sample: readme
         using var pool = new NetBufPool(capacity: 1024, bufferLength: 2048,
@@ -49,10 +111,13 @@ public sealed class UsageSamples
     [Test]
     public void ReceiveLoop()
     {
+        // given: receive-loop
         var device = new LoopbackDevice();
         device.Frames.Add(Encoding.ASCII.GetBytes("first frame"));
         device.Frames.Add(Encoding.ASCII.GetBytes("second"));
         int received = 0;
+        void Process(ReadOnlySpan<byte> packet) => received++;
+        // end given
 
         // sample: receive-loop
         using var pool = new NetBufPool(capacity: 4096, bufferLength: 2048,
@@ -81,7 +146,6 @@ public sealed class UsageSamples
         }
         // end sample
 
-        void Process(ReadOnlySpan<byte> packet) => received++;
         Assert.That(received, Is.EqualTo(2));
         Assert.That(pool.InUse, Is.Zero);
     }
@@ -89,9 +153,11 @@ public sealed class UsageSamples
     [Test]
     public void ProcessingLoop()
     {
+        // given: worker-loop
         var device = new LoopbackDevice();
         int processed = 0;
         using var pool = new NetBufPool(capacity: 4096, bufferLength: 2048);
+        // end given
 
         // sample: worker-loop
         // On the thread that runs the loop: bind its cache once, then allocate without lookups.
@@ -123,38 +189,12 @@ public sealed class UsageSamples
     }
 
     [Test]
-    public void DiagnosticMode()
-    {
-        var found = new List<string>();
-
-        // sample: diagnostic-mode
-        // In a test or a debugging session: freed buffers are poisoned and held back, guard bytes
-        // follow every buffer, and every allocation remembers its stack trace.
-        using var pool = new NetBufPool(256, 2048, new NetBufPoolOptions
-        {
-            Diagnostics = new NetBufDiagnosticsOptions
-            {
-                QuarantineLength = 64,
-                OnReport = report => found.Add($"{report}\n{report.AllocatedAt}"),
-            },
-        });
-
-        // ... run the code under test ...
-
-        foreach (NetBufDiagnostic leak in pool.GetOutstandingBuffers())
-        {
-            Console.WriteLine($"{leak}, allocated at:\n{leak.AllocatedAt}");
-        }
-        // end sample
-
-        Assert.That(found, Is.Empty);
-    }
-
-    [Test]
     public void BuildWithHeadroom()
     {
+        // given: build-with-headroom
         using var pool = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 64 });
         byte[] payload = Encoding.ASCII.GetBytes("ping");
+        // end given
 
         // sample: build-with-headroom
         using var buf = pool.Alloc();                 // starts with 64 bytes of headroom (the pool's option)
@@ -180,20 +220,25 @@ public sealed class UsageSamples
     }
 
     [Test]
-    public unsafe void UnsafeDriverCode()
+    public void UnsafeDriverCode()
     {
+        // given: unsafe-driver
         using var pool = new NetBufPool(64, 2048);
+        // end given
 
-        // sample: unsafe-driver
+        // sample: unsafe-driver (unsafe)
         var buf = pool.Alloc();
         buf.Append(60);
         NetBufPtr ptr = buf.IntoBufPtr();
 
         // Driver code works on the raw addresses; the buffer cannot move or be reused meanwhile.
-        byte* frame = (byte*)ptr.PacketAddress;
-        for (int i = 0; i < ptr.PacketLength; i++)
+        unsafe
         {
-            frame[i] = (byte)i;
+            byte* frame = (byte*)ptr.PacketAddress;
+            for (int i = 0; i < ptr.PacketLength; i++)
+            {
+                frame[i] = (byte)i;
+            }
         }
 
         // Back in safe code: the pool checks the pointer before trusting it.
@@ -216,11 +261,17 @@ public sealed class UsageSamples
     [Test]
     public async Task Pipelines()
     {
+        // given: pipelines
+        using var stream = new MemoryStream(Encoding.UTF8.GetBytes("HTTP/1.1 200 OK\r\n\r\n"));
+        // end given
+
         // sample: pipelines
         using var pool = new NetBufPool(capacity: 256, bufferLength: 4096);
         using var memoryPool = new NetBufMemoryPool(pool);
-        var pipe = new Pipe(new PipeOptions(pool: memoryPool, minimumSegmentSize: 4096));
 
+        // This pipe may hold 64 of the 256 buffers: segments of one buffer, and its writer pauses
+        // at 62 buffers' worth of unread bytes, before the pool can run dry under it.
+        var pipe = new Pipe(memoryPool.CreatePipeOptions(maxBuffers: 64));
         await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes("GET / HTTP/1.1\r\n\r\n"));
         await pipe.Writer.CompleteAsync();
 
@@ -228,6 +279,14 @@ public sealed class UsageSamples
         Console.WriteLine(Encoding.UTF8.GetString(result.Buffer));       // segments are pool buffers
         pipe.Reader.AdvanceTo(result.Buffer.End);
         await pipe.Reader.CompleteAsync();                               // every buffer is back
+
+        // A stream read into pool buffers: the read buffer must fit one (the default, 4096 bytes,
+        // would make a pool of smaller buffers be passed over).
+        var reader = PipeReader.Create(stream, memoryPool.CreateStreamPipeReaderOptions());
+        ReadResult response = await reader.ReadAsync();
+        Console.WriteLine($"{response.Buffer.Length} bytes read into a pool buffer");
+        reader.AdvanceTo(response.Buffer.End);
+        await reader.CompleteAsync();
         // end sample
 
         Assert.That(pool.InUse, Is.Zero);
@@ -237,16 +296,25 @@ public sealed class UsageSamples
     [Test]
     public void SerializeIntoAPacket()
     {
+        // given: buffer-writer
         using var pool = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 64 });
+        string text = "hello";
+        // end given
 
         // sample: buffer-writer
         NetBufBox box = pool.AllocBoxed();
         var writer = new NetBufWriter(box);           // reusable: writer.Reset(nextBox)
-        using (var json = new Utf8JsonWriter(writer))
+        try
         {
+            using var json = new Utf8JsonWriter(writer);
             json.WriteStartObject();
             json.WriteNumber("seq", 42);
+            json.WriteString("text", text);
             json.WriteEndObject();
+        }
+        catch (InvalidOperationException)             // the document did not fit the tailroom
+        {
+            writer.Rollback();                        // the packet is as it was at new NetBufWriter(box)
         }
 
         NetBuf packet = box.AsNetBuf();               // a view: the box still owns the buffer
@@ -255,8 +323,38 @@ public sealed class UsageSamples
         box.Dispose();
         // end sample
 
-        Assert.That(reader.Length, Is.EqualTo(10));
+        Assert.That(reader.Length, Is.EqualTo(25));
         Assert.That(pool.InUse, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Kestrel(CancellationToken cancel)
+    {
+        // sample: kestrel (web)
+        var builder = WebApplication.CreateBuilder();
+        var pool = new NetBufPool(capacity: 4096, bufferLength: 4096,
+            new NetBufPoolOptions { BlockMemory = NetBufBlockMemory.PinnedArray, Name = "kestrel" });
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(new NetBufPoolFactory(pool));
+
+        var app = builder.Build();
+        app.MapPost("/echo", (HttpContext context) =>
+            context.Request.BodyReader.CopyToAsync(context.Response.BodyWriter, context.RequestAborted));
+        // end sample
+
+        app.Urls.Add("http://127.0.0.1:0");
+        await app.StartAsync(cancel);
+        using (var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) })
+        {
+            using var response = await client.PostAsync(new Uri("/echo", UriKind.Relative), new StringContent("ping"), cancel);
+            Assert.That(await response.Content.ReadAsStringAsync(cancel), Is.EqualTo("ping"));
+        }
+
+        await app.StopAsync(cancel);
+        await app.DisposeAsync();
+        Assert.That(pool.GetStatistics().TotalAllocations, Is.Positive);
+        Assert.That(pool.InUse, Is.Zero);
+        pool.Dispose();
     }
 
     [Test]
@@ -290,11 +388,13 @@ public sealed class UsageSamples
     [Test]
     public void Responder()
     {
+        // given: responder
         using var pool = new NetBufPool(1024, 2048, new NetBufPoolOptions { DefaultHeadroom = 64 });
         var (peer, driver) = LoopbackDriver.CreatePair(pool);
         string path = Path.Combine(Path.GetTempPath(), $"sample-{Guid.NewGuid():N}.pcap");
         using var cancellation = new CancellationTokenSource();
         cancellation.Cancel(); // the sample's loop stops at once; a real one runs until its token is cancelled
+        // end given
 
         // sample: responder
         // Any INetDriver: a TapDriver, an AfPacketDriver (one per fanout worker), a LoopbackDriver.
@@ -318,26 +418,72 @@ public sealed class UsageSamples
         File.Delete(path);
     }
 
-    /// <summary>A stand-in for a device: transmits by copying out, receives from a list of frames.</summary>
-    private sealed unsafe class LoopbackDevice
+    [Test]
+    public void DiagnosticMode()
     {
-        public List<byte[]> Frames { get; } = [];
+        // given: diagnostic-mode
+        var found = new List<string>();
+        // end given
 
-        public void Transmit(nint address, int length) => Frames.Add(new ReadOnlySpan<byte>((void*)address, length).ToArray());
-
-        public void Transmit(ReadOnlySpan<byte> frame) => Frames.Add(frame.ToArray());
-
-        public int Receive(nint address, int room)
+        // sample: diagnostic-mode
+        // In a test or a debugging session: freed buffers are poisoned and held back, guard bytes
+        // follow every buffer, and every allocation remembers its stack trace.
+        using var pool = new NetBufPool(256, 2048, new NetBufPoolOptions
         {
-            if (Frames.Count == 0)
+            Diagnostics = new NetBufDiagnosticsOptions
             {
-                return 0;
-            }
+                QuarantineLength = 64,
+                OnReport = report => found.Add($"{report}\n{report.AllocatedAt}"),
+            },
+        });
 
-            byte[] frame = Frames[0];
-            Frames.RemoveAt(0);
-            frame.AsSpan(0, Math.Min(frame.Length, room)).CopyTo(new Span<byte>((void*)address, room));
-            return Math.Min(frame.Length, room);
+        // ... run the code under test ...
+
+        foreach (NetBufDiagnostic leak in pool.GetOutstandingBuffers())
+        {
+            Console.WriteLine($"{leak}, allocated at:\n{leak.AllocatedAt}");
         }
+        // end sample
+
+        Assert.That(found, Is.Empty);
     }
 }
+
+// stub: LoopbackDevice
+/// <summary>A stand-in for a device: transmits by copying out, receives from a list of frames.</summary>
+internal sealed class LoopbackDevice
+{
+    public List<byte[]> Frames { get; } = [];
+
+    public void Transmit(nint address, int length)
+    {
+        byte[] frame = new byte[length];
+        Marshal.Copy(address, frame, 0, length);
+        Frames.Add(frame);
+    }
+
+    public void Transmit(ReadOnlySpan<byte> frame) => Frames.Add(frame.ToArray());
+
+    public int Receive(nint address, int room)
+    {
+        if (Frames.Count == 0)
+        {
+            return 0;
+        }
+
+        byte[] frame = Frames[0];
+        Frames.RemoveAt(0);
+        int length = Math.Min(frame.Length, room);
+        Marshal.Copy(frame, 0, address, length);
+        return length;
+    }
+}
+// end stub
+
+// stub: NetBufPoolFactory (web)
+/// <summary>Hands Kestrel views of one <see cref="NetBufPool"/>: every connection's pipes use its buffers.</summary>
+internal sealed class NetBufPoolFactory(NetBufPool pool) : IMemoryPoolFactory<byte>
+{
+    public MemoryPool<byte> Create(MemoryPoolOptions? options = null) => new NetBufMemoryPool(pool);
+}
+// end stub
