@@ -68,7 +68,7 @@ for target in "${targets[@]}"; do
     afl-cmin -i "$out/default/queue" -o "$work/min/$target" -t 5000 -m none -- "${harness[@]}" "$target" >"$work/$target.cmin.log" 2>&1 \
       && { rm -rf "$here/corpus/$target"; mkdir -p "$here/corpus/$target"; i=0
            for f in "$work/min/$target"/*; do cp "$f" "$here/corpus/$target/$(printf '%s-%04d' "$target" "$i")"; i=$((i + 1)); done
-           echo "corpus/$target: $i inputs, $(du -sk "$here/corpus/$target" | cut -f1) KiB (afl-cmin)"; } \
+           echo "corpus/$target: $i inputs, $(cat "$here/corpus/$target"/* | wc -c) bytes (afl-cmin)"; } \
       || { echo "afl-cmin failed for $target (see $work/$target.cmin.log); corpus left as it was"; }
   fi
 done
