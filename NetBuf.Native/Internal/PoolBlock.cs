@@ -33,6 +33,7 @@ internal sealed unsafe class PoolBlock
     private readonly nuint _length;
     private byte* _pointer;
     private long _references = PoolReference;
+    private int _timesFreed;
 
     private PoolBlock(byte* pointer, nuint length, SlotTable slots)
     {
@@ -118,8 +119,13 @@ internal sealed unsafe class PoolBlock
         }
     }
 
+    /// <summary>How many times the block was freed: 0, then 1 for good (tests check it never reaches 2).</summary>
+    public int TimesFreed => Volatile.Read(ref _timesFreed);
+
     private void Free()
     {
+        Interlocked.Increment(ref _timesFreed);
+
         // Reached once: by the count's one transition to zero, or by the finalizer, which runs
         // only when nothing else can reach this object (and returns early if the count did).
         NativeMemory.AlignedFree(_pointer);
