@@ -7,7 +7,8 @@ namespace NetBufNative.CoyoteTests;
 /// <summary>
 /// Runs a scenario under Coyote's systematic testing engine: every task the scenario starts is
 /// scheduled by Coyote, which explores a different interleaving of their Interlocked, Volatile
-/// and Monitor operations in each iteration. A bug is reported with its reproducible trace, written
+/// and Monitor operations in each iteration (Volatile accesses are scheduling points too: the
+/// handshakes and checks the library builds on them are what is under test). A bug is reported with its reproducible trace, written
 /// next to the test results and printed, and replayed once to show it reproduces.
 /// </summary>
 internal static class CoyoteHarness
@@ -36,6 +37,7 @@ internal static class CoyoteHarness
             .WithRandomGeneratorSeed(SeedOverride ?? seed)
             .WithPrioritizationStrategy(isFair: false, priorityChangeBound: PriorityChanges)
             .WithMaxSchedulingSteps(MaxSteps)
+            .WithVolatileOperationRaceCheckingEnabled(true)
             .WithSystematicFuzzingFallbackEnabled(false)
             .WithConsoleLoggingEnabled(false)
             .WithTelemetryEnabled(false);

@@ -20,8 +20,8 @@ internal static class TestSwitches
     /// <summary>The pool's free list stops bumping its version tag: the ABA bug.</summary>
     public static bool FreeListUntagged;
 
-    /// <summary>A thief skips a cache whose gate is busy instead of waiting for it (hardening issue,
-    /// spurious exhaustion: a refill in progress holds buffers that no count shows).</summary>
+    /// <summary>A thief skips a cache that shows empty without waiting for its busy gate (hardening
+    /// issue, spurious exhaustion: a refill in progress holds buffers that no count shows).</summary>
     public static bool StealSkipsBusyGates;
 
     /// <summary>A rental's dispose checks its token and clears it with two plain accesses instead
