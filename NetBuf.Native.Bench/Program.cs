@@ -18,6 +18,13 @@ using Perfolizer.Horology;
 // then wall time per pair over all threads, whose inverse is the aggregate throughput).
 // "--full": BenchmarkDotNet's default, statistically rigorous out-of-process job (wall clock).
 // Any other arguments go to BenchmarkDotNet as usual (e.g. --filter '*Bulk*').
+// "soak [--seconds N] [--threads N]": not a benchmark; every operation mix at once (see Soak).
+if (args.Length > 0 && args[0] == "soak")
+{
+    Environment.ExitCode = Soak.RunFromArguments(args);
+    return;
+}
+
 bool full = args.Contains("--full");
 bool wall = args.Contains("--wall") || !OperatingSystem.IsLinux();
 int repeat = 1;
