@@ -41,6 +41,12 @@ if (args.Length > 0 && args[0] == "xdp")
     return 0;
 }
 
+// "soak [--seconds N] [--threads N]": not a benchmark; every operation mix at once (see Soak).
+if (args.Length > 0 && args[0] == "soak")
+{
+    return Soak.RunFromArguments(args);
+}
+
 bool full = args.Contains("--full");
 bool smoke = args.Contains("--smoke");
 bool wall = args.Contains("--wall") || !OperatingSystem.IsLinux();

@@ -196,7 +196,7 @@ public sealed class BulkTests(int cacheSize)
             }
         })).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Deadlines.JoinAll(threads);
         Assert.That(violations, Is.Zero);
         Assert.That(pool.Available, Is.EqualTo(256));
         HandleOwnershipTests.AssertPoolHandsOutDistinctBuffers(pool);

@@ -15,6 +15,15 @@ public sealed class ConcurrencyStressTests
 {
     private static readonly TimeSpan TimeBudget = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long a test may run on to reach its minimum of work when the machine is busy:
+    /// not reaching it by then means the threads are not making progress (a livelock or a lost
+    /// buffer), which is a failure, not an inconclusive run.</summary>
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    /// <summary>Cycles each thread must complete, whatever the load: a few thousand interleavings
+    /// of the alloc/convert/free path per thread, where a run of 9 cycles proved nothing.</summary>
+    private const int MinCyclesPerThread = 2_000;
+
     [TestCase(64, 8, 200_000, null)]
     [TestCase(64, 8, 200_000, 0)]
     [TestCase(4, 8, 200_000, 0)]
@@ -28,13 +37,16 @@ public sealed class ConcurrencyStressTests
         var failures = new ConcurrentQueue<string>();
         long completed = 0;
         var clock = Stopwatch.StartNew();
+        long minimum = (long)threads * Math.Min(MinCyclesPerThread, iterationsPerThread);
 
         using var start = new Barrier(threads);
         var workers = Enumerable.Range(1, threads).Select(id => new Thread(() => Guard(failures, () =>
         {
             var random = new Random(id);
             start.SignalAndWait();
-            for (int i = 0; i < iterationsPerThread && failures.IsEmpty && clock.Elapsed < TimeBudget; i++)
+            // Until the iterations are done, or the budget is spent and the minimum reached, or the deadline.
+            for (int i = 0; i < iterationsPerThread && failures.IsEmpty && clock.Elapsed < Deadline &&
+                (clock.Elapsed < TimeBudget || Interlocked.Read(ref completed) < minimum); i++)
             {
                 if (!pool.TryAlloc(out var buf))
                 {
@@ -90,10 +102,10 @@ public sealed class ConcurrencyStressTests
         }))).ToList();
 
         workers.ForEach(t => t.Start());
-        workers.ForEach(t => t.Join());
+        Deadlines.JoinAll(workers);
 
         Assert.That(failures, Is.Empty);
-        Assert.That(completed, Is.GreaterThan(threads), "the threads did real work");
+        Assert.That(completed, Is.GreaterThanOrEqualTo(minimum), $"the threads completed too few cycles within {Deadline.TotalSeconds} s");
         Assert.That(pool.Available, Is.EqualTo(capacity), "no buffer was lost");
         Assert.That(pool.InUse, Is.Zero);
         HandleOwnershipTests.AssertPoolHandsOutDistinctBuffers(pool);
@@ -110,6 +122,7 @@ public sealed class ConcurrencyStressTests
         using var pointers = new BlockingCollection<NetBufPtr>(boundedCapacity: 8);
         var failures = new ConcurrentQueue<string>();
         long consumed = 0;
+        var clock = Stopwatch.StartNew();
 
         void Produce(int id)
         {
@@ -118,6 +131,12 @@ public sealed class ConcurrencyStressTests
                 NetBuf buf;
                 while (!pool.TryAlloc(out buf))
                 {
+                    // The consumers return every buffer: waiting past the deadline means one was lost.
+                    if (clock.Elapsed > Deadline)
+                    {
+                        throw new TimeoutException($"producer {id} found no free buffer for {Deadline.TotalSeconds} s");
+                    }
+
                     Thread.Yield();
                 }
 
@@ -161,10 +180,17 @@ public sealed class ConcurrencyStressTests
             }
         });
 
-        Task.WaitAll(producers);
-        boxes.CompleteAdding();
-        pointers.CompleteAdding();
-        Task.WaitAll(boxConsumer, pointerConsumer);
+        try
+        {
+            Assert.That(Task.WaitAll(producers, Deadline), Is.True, "the producers did not finish");
+        }
+        finally
+        {
+            boxes.CompleteAdding();
+            pointers.CompleteAdding();
+        }
+
+        Assert.That(Task.WaitAll([boxConsumer, pointerConsumer], Deadline), Is.True, "the consumers did not finish");
 
         Assert.That(failures, Is.Empty);
         Assert.That(consumed, Is.EqualTo(2 * PerProducer));
@@ -192,7 +218,7 @@ public sealed class ConcurrencyStressTests
 
             var other = Task.Run(Race);
             Race();
-            other.Wait();
+            Deadlines.Wait(other);
             Assert.That(wins, Is.EqualTo(1), $"round {round}");
         }
 
@@ -224,7 +250,7 @@ public sealed class ConcurrencyStressTests
 
             var other = Task.Run(() => Race(box));
             Race(box);
-            other.Wait();
+            Deadlines.Wait(other);
             Assert.That((successes, rejections), Is.EqualTo((1, 1)), $"round {round}");
         }
 

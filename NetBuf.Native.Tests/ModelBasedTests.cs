@@ -34,6 +34,9 @@ public sealed class ModelBasedTests
         LendAndRestoreNewest,
         DisposeStaleCopy,
         RestoreStalePointer,
+        AllocLent,
+        LendNewest,
+        RestoreNewest,
     }
 
     [Test]
@@ -123,11 +126,17 @@ public sealed class ModelBasedTests
         }
     }
 
+    /// <summary>
+    /// A pool of 5 buffers, each out as a box or lent as a pointer. Stale copies are tried after
+    /// their buffer changed hands, often back to the same kind of handle (a freed pointer whose
+    /// buffer is lent again, a disposed box whose buffer is boxed again), so only the generation
+    /// tells them apart: a check that looked at the kind alone would let them through.
+    /// </summary>
     private static void RunPoolSequence(PoolOp[] steps)
     {
         const int Capacity = 5;
         using var pool = new NetBufPool(Capacity, 2048);
-        var live = new List<(NetBufBox Box, int Index)>();
+        var live = new List<Held>();
         var staleBoxes = new List<NetBufBox>();
         var stalePointers = new List<NetBufPtr>();
         foreach (var op in steps)
@@ -142,29 +151,66 @@ public sealed class ModelBasedTests
                         int index = box.AsNetBuf().BufferIndex;
                         Same(live.Any(l => l.Index == index), false, "a buffer handed out twice");
                         box.AsNetBuf().Append(1)[0] = (byte)index;
-                        live.Add((box, index));
+                        live.Add(new Held(box, default, index));
+                    }
+
+                    break;
+                case PoolOp.AllocLent:
+                    var one = new NetBufPtr[1];
+                    bool lent = pool.TryAllocBulk(one);
+                    Same(lent, live.Count < Capacity, $"{op} with {live.Count} out");
+                    if (lent)
+                    {
+                        int lentIndex = one[0].BufferIndex;
+                        Same(live.Any(l => l.Index == lentIndex), false, "a buffer handed out twice");
+                        var owned = pool.FromBufPtr(one[0]);
+                        owned.Append(1)[0] = (byte)one[0].BufferIndex;
+                        stalePointers.Add(one[0]);
+                        live.Add(new Held(default, owned.IntoBufPtr(), one[0].BufferIndex));
                     }
 
                     break;
                 case PoolOp.ReturnOldest or PoolOp.ReturnNewest when live.Count > 0:
                     int at = op == PoolOp.ReturnOldest ? 0 : live.Count - 1;
-                    Same((int)live[at].Box.AsNetBuf().Packet[0], live[at].Index, "contents kept");
-                    live[at].Box.Dispose();
-                    staleBoxes.Add(live[at].Box);
+                    Held held = live[at];
+                    Same((int)held.Packet[0], held.Index, "contents kept");
+                    if (held.IsLent)
+                    {
+                        pool.FreeBulk([held.Pointer]);
+                        stalePointers.Add(held.Pointer);
+                    }
+                    else
+                    {
+                        held.Box.Dispose();
+                        staleBoxes.Add(held.Box);
+                    }
+
                     live.RemoveAt(at);
                     break;
-                case PoolOp.LendAndRestoreNewest when live.Count > 0:
-                    var (lentBox, lentIndex) = live[^1];
+                case PoolOp.LendAndRestoreNewest when live.Count > 0 && !live[^1].IsLent:
+                    var lentBox = live[^1].Box;
                     var ptr = lentBox.IntoBufPtr();
-                    Same(ptr.BufferIndex, lentIndex, "ptr.BufferIndex");
-                    live[^1] = (pool.FromBufPtr(ptr).IntoBox(), lentIndex);
+                    Same(ptr.BufferIndex, live[^1].Index, "ptr.BufferIndex");
+                    live[^1] = new Held(pool.FromBufPtr(ptr).IntoBox(), default, live[^1].Index);
                     stalePointers.Add(ptr);
+                    break;
+                case PoolOp.LendNewest when live.Count > 0 && !live[^1].IsLent:
+                    var boxToLend = live[^1].Box;
+                    staleBoxes.Add(boxToLend);
+                    live[^1] = new Held(default, boxToLend.IntoBufPtr(), live[^1].Index);
+                    break;
+                case PoolOp.RestoreNewest when live.Count > 0 && live[^1].IsLent:
+                    NetBufPtr restoring = live[^1].Pointer;
+                    live[^1] = new Held(pool.FromBufPtr(restoring).IntoBox(), default, live[^1].Index);
+                    stalePointers.Add(restoring);
                     break;
                 case PoolOp.DisposeStaleCopy when staleBoxes.Count > 0:
                     Same(ThrowsObjectDisposed(staleBoxes[^1]), true, "a stale box must not dispose");
                     break;
                 case PoolOp.RestoreStalePointer when stalePointers.Count > 0:
-                    Same(pool.TryFromBufPtr(stalePointers[^1], out _), false, "a stale pointer must not restore");
+                    NetBufPtr stale = stalePointers[^1];
+                    Same(pool.IsLent(stale), false, "a stale pointer must not count as lent");
+                    Same(pool.TryFromBufPtr(stale, out _), false, "a stale pointer must not restore");
                     break;
                 default:
                     break;
@@ -174,9 +220,16 @@ public sealed class ModelBasedTests
             Same(pool.Available, Capacity - live.Count, "pool.Available");
         }
 
-        foreach (var (box, _) in live)
+        foreach (Held held in live)
         {
-            box.Dispose();
+            if (held.IsLent)
+            {
+                pool.FreeBulk([held.Pointer]);
+            }
+            else
+            {
+                held.Box.Dispose();
+            }
         }
 
         Same(pool.Available, Capacity, "pool.Available");
@@ -215,6 +268,14 @@ public sealed class ModelBasedTests
 
         box = default;
         return false;
+    }
+
+    /// <summary>A buffer out in the pool model: boxed, or lent as a pointer.</summary>
+    private readonly record struct Held(NetBufBox Box, NetBufPtr Pointer, int Index)
+    {
+        public bool IsLent => !Pointer.IsNull;
+
+        public ReadOnlySpan<byte> Packet => IsLent ? Pointer.Packet : Box.AsNetBuf().Packet;
     }
 
     /// <summary>The reference model of one buffer's regions and of the bytes in header + packet.</summary>

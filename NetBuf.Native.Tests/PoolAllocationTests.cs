@@ -175,7 +175,7 @@ public sealed class PoolAllocationTests
             var returner2 = Task.Run(() => { start.SignalAndWait(); for (int i = 32; i < 64; i++) { boxes[i].Dispose(); } });
             start.SignalAndWait();
             pool.Dispose();
-            Task.WaitAll(returner1, returner2);
+            Deadlines.WaitAll(returner1, returner2);
 
             Assert.That(pool.IsMemoryReleased, Is.True, $"round {round}");
             Assert.That(pool.InUse, Is.Zero);

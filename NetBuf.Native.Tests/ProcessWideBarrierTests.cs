@@ -93,9 +93,9 @@ public sealed class ProcessWideBarrierTests
 
         trimmer.Start();
         workers.ForEach(t => t.Start());
-        workers.ForEach(t => t.Join());
+        Deadlines.JoinAll(workers);
         stop.Cancel();
-        trimmer.Join();
+        Deadlines.Join(trimmer);
         Assert.That(failures, Is.Empty);
         Assert.That(Interlocked.Read(ref cycles), Is.GreaterThan(10_000), "enough cycles to mean something");
         pool.Trim();

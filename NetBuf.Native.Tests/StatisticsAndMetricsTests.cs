@@ -66,7 +66,7 @@ public sealed class StatisticsAndMetricsTests(int cacheSize)
             }
         })).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Deadlines.JoinAll(threads);
         pool.Trim();
         var stats = pool.GetStatistics();
         Assert.That(stats.TotalAllocations, Is.EqualTo(400));

@@ -22,6 +22,11 @@ public sealed class ThreadCacheStressTests
         var failures = new ConcurrentQueue<string>();
         var clock = Stopwatch.StartNew();
         var budget = TimeSpan.FromSeconds(2);
+
+        // A minimum of work whatever the load (20,000 cycles: thousands of steals and trims), run
+        // on past the budget to reach it; not reaching it by the deadline is a failure (no progress).
+        const long MinCycles = 20_000;
+        var deadline = TimeSpan.FromSeconds(30);
         long cycles = 0;
         using var stop = new CancellationTokenSource();
 
@@ -38,7 +43,7 @@ public sealed class ThreadCacheStressTests
         {
             var held = new Queue<NetBufBox>();
             var random = new Random(id);
-            while (clock.Elapsed < budget && failures.IsEmpty)
+            while ((clock.Elapsed < budget || Interlocked.Read(ref cycles) < MinCycles) && clock.Elapsed < deadline && failures.IsEmpty)
             {
                 // Hold up to 10 buffers each: 6 x 10 > 48, so the pool runs dry and threads steal.
                 if (held.Count < 10 && pool.TryAllocBoxed(out var box))
@@ -80,12 +85,12 @@ public sealed class ThreadCacheStressTests
 
         trimmer.Start();
         workers.ForEach(t => t.Start());
-        workers.ForEach(t => t.Join());
+        Deadlines.JoinAll(workers);
         stop.Cancel();
-        trimmer.Join();
+        Deadlines.Join(trimmer);
 
         Assert.That(failures, Is.Empty);
-        Assert.That(cycles, Is.GreaterThan(1000));
+        Assert.That(cycles, Is.GreaterThanOrEqualTo(MinCycles), $"too few cycles within {deadline.TotalSeconds} s");
         Assert.That(pool.Available, Is.EqualTo(Capacity));
         var stats = pool.GetStatistics();
         Assert.That(stats.TotalFrees, Is.EqualTo(stats.TotalAllocations));
@@ -136,7 +141,7 @@ public sealed class ThreadCacheStressTests
             started.Wait();
             Thread.Sleep(5);
             pool.Dispose();
-            workers.ForEach(t => t.Join());
+            Deadlines.JoinAll(workers);
 
             Assert.That(unexpected, Is.Empty, $"round {round}");
             Assert.That(pool.IsMemoryReleased, Is.True, $"round {round}: every buffer came back, so the block is freed");

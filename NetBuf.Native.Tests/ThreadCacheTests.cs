@@ -78,7 +78,7 @@ public sealed class ThreadCacheTests
             release.Wait();
         })).ToList();
         idlers.ForEach(t => t.Start());
-        cached.Wait();
+        Deadlines.Wait(cached);
         Assert.That(CachedCount(pool), Is.EqualTo(Capacity), "every buffer sits in an idle thread's cache");
 
         // This thread can still allocate every buffer.
@@ -89,7 +89,7 @@ public sealed class ThreadCacheTests
         }
 
         release.Set();
-        idlers.ForEach(t => t.Join());
+        Deadlines.JoinAll(idlers);
         Assert.That(all, Has.Count.EqualTo(Capacity));
         Assert.That(all.Select(b => b.AsNetBuf().BufferIndex), Is.Unique);
         all.ForEach(b => b.Dispose());
@@ -111,7 +111,7 @@ public sealed class ThreadCacheTests
             mine.ForEach(b => b.Dispose());
         });
         worker.Start();
-        worker.Join();
+        Deadlines.Join(worker);
 
         Assert.That(pool.Available, Is.EqualTo(32));
         HandleOwnershipTests.AssertPoolHandsOutDistinctBuffers(pool);
@@ -162,7 +162,7 @@ public sealed class ThreadCacheTests
         }))).ToList();
 
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Deadlines.JoinAll(threads);
 
         Assert.That(done, Is.All.EqualTo(AllocationsPerThread), "every thread got all its allocations");
         Assert.That(failures, Is.Empty);
@@ -195,7 +195,7 @@ public sealed class ThreadCacheTests
         pool.Dispose();
         var other = new Thread(() => box.Dispose());
         other.Start();
-        other.Join();
+        Deadlines.Join(other);
         Assert.That(pool.IsMemoryReleased, Is.True);
     }
 

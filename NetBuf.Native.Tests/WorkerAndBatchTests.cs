@@ -337,7 +337,7 @@ public sealed class WorkerAndBatchTests(int cacheSize)
         }))).ToList();
 
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Deadlines.JoinAll(threads);
         Assert.That(failures, Is.Empty);
         Assert.That(Interlocked.Read(ref cycles), Is.GreaterThan(1000), "enough batches ran to mean something");
         _pool.Trim();

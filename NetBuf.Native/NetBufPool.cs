@@ -89,7 +89,10 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <summary>XORed into the tokens of <see cref="NetBufPtr"/>s (kind bits left clear), so a pointer
     /// of a freed pool whose block address was reused by a new pool is very unlikely to match.</summary>
     private readonly ulong _pointerSalt;
-    private readonly Lock _registryLock = new();
+    /// <summary>Guards registration and retirement of thread caches: a monitor, not a <see cref="Lock"/>,
+    /// for the reason given on <see cref="ThreadCache.Gate"/> (it is taken only when a thread first uses
+    /// the pool, and by sweeps).</summary>
+    private readonly object _registryLock = new();
     private CacheRegistry _registry = CacheRegistry.Empty;
 
     /// <summary>Registry size at which registration next retires the caches of exited threads.</summary>

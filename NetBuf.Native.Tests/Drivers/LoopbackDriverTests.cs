@@ -318,6 +318,7 @@ public sealed class LoopbackDriverTests
             BitConverter.TryWriteBytes(frame.Packet, i);
             while (!a.TryTransmit(frame))
             {
+                Assert.That(deadline.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), "the transmit queue never drained");
                 a.RecycleTxBuffers();
             }
 

@@ -106,7 +106,7 @@ public sealed class CoreReviewFindingsTests
             }
         }))).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Deadlines.JoinAll(threads);
         Assert.That(failures, Is.Empty);
         Assert.That(Interlocked.Read(ref snapshots), Is.GreaterThan(1000));
     }
@@ -141,7 +141,7 @@ public sealed class CoreReviewFindingsTests
             refiller.Start();
             Assert.That(inRefill.Wait(TimeSpan.FromSeconds(10)), Is.True);
             Assert.That(pool.TryAllocBoxed(out var second), Is.True, "7 buffers are free: the allocation must find one");
-            refiller.Join();
+            Deadlines.Join(refiller);
             second.Dispose();
             first.Dispose();
         }

@@ -125,6 +125,14 @@ internal sealed unsafe class BufferMemoryManager : MemoryManager<byte>
         // One CAS from the token read to 0: of two racing disposes exactly one wins, and a
         // dispose that read an old rental's token can never clear a newer rental's.
         ulong token = Volatile.Read(ref _rentalToken);
+        if (TestSwitches.Enabled && TestSwitches.RentalDisposeWithoutCompareExchange && token != 0)
+        {
+            // The put-back bug (tests only): check, then clear, with a window in between.
+            Volatile.Write(ref _rentalToken, 0);
+            _pool.Return(_index, token);
+            return;
+        }
+
         if (token == 0 || Interlocked.CompareExchange(ref _rentalToken, 0, token) != token)
         {
             ThrowHelper.ThrowObjectDisposed(nameof(IMemoryOwner<byte>), $"This rental of buffer {_index} of {_pool.Name} was already disposed.");

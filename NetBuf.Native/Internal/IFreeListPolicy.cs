@@ -17,7 +17,10 @@ internal interface IFreeListPolicy
     static abstract void BeforeCompareExchange();
 }
 
-/// <summary>The production policy: a 32-bit version tag bumped on every successful CAS.</summary>
+/// <summary>
+/// The production policy: a 32-bit version tag bumped on every successful CAS. Its hooks into
+/// <see cref="TestSwitches"/> (a yield, the tag removed) fold away unless the test switches are on.
+/// </summary>
 internal readonly struct AbaTaggedPolicy : IFreeListPolicy
 {
     private const long TagMask = unchecked((long)0xFFFF_FFFF_0000_0000);
@@ -25,11 +28,16 @@ internal readonly struct AbaTaggedPolicy : IFreeListPolicy
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long NextTag(long head) => unchecked((head & TagMask) + TagStep);
+    public static long NextTag(long head) =>
+        TestSwitches.Enabled && TestSwitches.FreeListUntagged ? head & TagMask : unchecked((head & TagMask) + TagStep);
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void BeforeCompareExchange()
     {
+        if (TestSwitches.Enabled)
+        {
+            TestSwitches.MaybeYieldInFreeList();
+        }
     }
 }

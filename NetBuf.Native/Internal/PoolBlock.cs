@@ -41,6 +41,7 @@ internal sealed unsafe class PoolBlock
     /// <summary>The block's memory when it is a pinned managed array (<see cref="NetBufBlockMemory.PinnedArray"/>), else null.</summary>
     private byte[]? _array;
     private long _references = PoolReference;
+    private int _timesFreed;
 
     private PoolBlock(byte* pointer, nuint length, SlotTable slots, byte[]? array, int arrayOffset)
     {
@@ -177,8 +178,13 @@ internal sealed unsafe class PoolBlock
         }
     }
 
+    /// <summary>How many times the block was freed: 0, then 1 for good (tests check it never reaches 2).</summary>
+    public int TimesFreed => Volatile.Read(ref _timesFreed);
+
     private void Free()
     {
+        Interlocked.Increment(ref _timesFreed);
+
         // Reached once: by the count's one transition to zero, or by the finalizer, which runs
         // only when nothing else can reach this object (and returns early if the count did).
         // A pinned array is not freed here: dropping the reference lets the GC reclaim it once
