@@ -28,6 +28,10 @@ internal static class TestSwitches
     /// of one CAS (hardening issue: a late second dispose wipes out a newer rental).</summary>
     public static bool RentalDisposeWithoutCompareExchange;
 
+    /// <summary>When non-zero, a Linux driver's batched receive fails with ENETDOWN (as on a link that
+    /// went down) once it has taken this many frames in the call: the review's link-flap case.</summary>
+    public static int ReceiveFailsAfterFrames;
+
     /// <summary>Yields now and then, as <see cref="FreeListYieldOneIn"/> asks.</summary>
     public static void MaybeYieldInFreeList()
     {

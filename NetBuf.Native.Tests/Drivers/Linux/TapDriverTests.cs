@@ -99,6 +99,42 @@ public sealed class TapDriverTests
     }
 
     [Test]
+    public void A_device_error_after_frames_were_taken_returns_them_and_leaves_the_error_to_the_next_call()
+    {
+        using TapDriver driver = Open();
+        DriverHarness.Post(driver, 8);
+        var request = new byte[TestFrames.ArpFrameLength];
+        TestFrames.ArpRequest(request, TestFrames.TestMac, TestNamespace.TestIp, TestNamespace.KernelIp);
+        DriverHarness.Send(driver, request);
+        DriverHarness.Send(driver, request);
+        var clock = Stopwatch.StartNew();
+        while (driver.CanReceive is false && clock.Elapsed < DriverHarness.ReplyTimeout)
+        {
+            _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
+        }
+
+        Thread.Sleep(100); // the second reply too
+
+        var batch = new NetBufPtr[4];
+        int received;
+        NetBufNative.Internal.TestSwitches.ReceiveFailsAfterFrames = 1;
+        try
+        {
+            received = driver.ReceiveBatch(batch); // fails after the first frame: must return it, not throw
+        }
+        finally
+        {
+            NetBufNative.Internal.TestSwitches.ReceiveFailsAfterFrames = 0;
+        }
+
+        Assert.That(received, Is.EqualTo(1));
+        Assert.That(_pool.IsLent(batch[0]), Is.True, "the frame is the caller's");
+        _pool.FreeBulk(batch.AsSpan(0, 1));
+        driver.RecycleTxBuffers();
+        Assert.That(_pool.InUse, Is.EqualTo(driver.HeldBuffers), "nothing lost");
+    }
+
+    [Test]
     public void Batches_carry_many_echoes_each_way()
     {
         using TapDriver driver = Open();

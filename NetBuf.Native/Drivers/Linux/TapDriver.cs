@@ -268,6 +268,10 @@ public sealed unsafe class TapDriver : INetDriver
                 while (count < destination.Length && ReadOne(out destination[count]))
                 {
                     count++;
+                    if (Internal.TestSwitches.Enabled && Internal.TestSwitches.ReceiveFailsAfterFrames == count)
+                    {
+                        throw LinuxError.FromErrno(Errno.ENETDOWN, "readv", DeviceName, opened: true);
+                    }
                 }
             }
             catch (NetDriverException) when (count > 0)
