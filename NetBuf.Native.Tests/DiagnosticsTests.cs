@@ -148,6 +148,37 @@ public sealed class DiagnosticsTests
     }
 
     [Test]
+    public void Bulk_takes_on_two_threads_never_fail_while_enough_buffers_are_free_some_in_quarantine()
+    {
+        // The review's case: 2 threads x 4 of 8 buffers never exceed the pool, so every take must
+        // succeed; a buffer between the quarantine and the free list made some fail.
+        var reports = new ConcurrentQueue<NetBufDiagnostic>();
+        using var pool = Pool(8, quarantine: 4, reports, sampleRate: 0);
+        var failures = new ConcurrentQueue<string>();
+        long refused = 0;
+        var threads = Enumerable.Range(0, 2).Select(_ => new Thread(() => ConcurrencyStressTests.Guard(failures, () =>
+        {
+            var boxes = new NetBufBox[4];
+            for (int i = 0; i < 20_000; i++)
+            {
+                if (!pool.TryAllocBulk(boxes))
+                {
+                    Interlocked.Increment(ref refused);
+                    continue;
+                }
+
+                pool.FreeBulk(boxes);
+            }
+        }))).ToList();
+        threads.ForEach(t => t.Start());
+        Assert.That(threads.All(t => t.Join(TimeSpan.FromSeconds(60))), Is.True, "finished");
+        Assert.That(failures, Is.Empty);
+        Assert.That(Interlocked.Read(ref refused), Is.Zero);
+        Assert.That(reports, Is.Empty);
+        Assert.That(pool.InUse, Is.Zero);
+    }
+
+    [Test]
     public void Without_the_mode_nothing_changes_and_bad_options_are_rejected()
     {
         using var plain = new NetBufPool(1024, 2048, new NetBufPoolOptions { ThreadCacheSize = 16 });

@@ -225,17 +225,62 @@ public sealed unsafe partial class NetBufPool
 
     private bool TryTakeIndicesShared(Span<int> destination)
     {
-        int taken = _freeList.PopBatch(_slots, destination, allOrNothing: true);
-        if (taken == 0 && _diagnostics is not null)
+        if (_diagnostics is not null)
         {
-            // Not enough in the list: let the quarantine go (checked) and try once more.
-            int released;
-            while ((released = _diagnostics.ReleaseOldest()) >= 0)
+            return TryTakeIndicesDiagnosed(_diagnostics, destination);
+        }
+
+        int taken = _freeList.PopBatch(_slots, destination, allOrNothing: true);
+        if (taken == IndexFreeList<AbaTaggedPolicy>.Closed)
+        {
+            ThrowDisposed();
+        }
+
+        if (taken == 0)
+        {
+            return false;
+        }
+
+        UpdateHighWaterMark(_capacity - _freeList.Count(_slots));
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryTakeIndicesShared"/> in the diagnostic mode: under the mode's gate, so no buffer
+    /// is between the quarantine and the list; when the list is short, only as many buffers as are
+    /// missing leave the quarantine (checked), so a ring refilled until it fails does not flush it.
+    /// </summary>
+    private bool TryTakeIndicesDiagnosed(PoolDiagnostics diagnostics, Span<int> destination)
+    {
+        int taken;
+        lock (diagnostics.Gate)
+        {
+            taken = _freeList.PopBatch(_slots, destination, allOrNothing: true);
+            if (taken == 0)
             {
-                PushOrCountAfterClose([released]);
+                int missing = destination.Length - _freeList.Count(_slots);
+                if (missing <= diagnostics.Quarantined)
+                {
+                    for (int i = 0; i < missing; i++)
+                    {
+                        int released = diagnostics.ReleaseOldest();
+                        if (released >= 0)
+                        {
+                            PushOrCountAfterClose([released]);
+                        }
+                    }
+
+                    taken = _freeList.PopBatch(_slots, destination, allOrNothing: true);
+                }
             }
 
-            taken = _freeList.PopBatch(_slots, destination, allOrNothing: true);
+            if (taken > 0)
+            {
+                foreach (int index in destination)
+                {
+                    diagnostics.OnTaken(index);
+                }
+            }
         }
 
         if (taken == IndexFreeList<AbaTaggedPolicy>.Closed)
@@ -248,15 +293,7 @@ public sealed unsafe partial class NetBufPool
             return false;
         }
 
-        if (_diagnostics is not null)
-        {
-            foreach (int index in destination)
-            {
-                _diagnostics.OnTaken(index);
-            }
-        }
-
-        UpdateHighWaterMark(_capacity - _freeList.Count(_slots));
+        UpdateHighWaterMark(_capacity - _freeList.Count(_slots) - diagnostics.Quarantined);
         return true;
     }
 

@@ -96,22 +96,16 @@ public sealed unsafe partial class NetBufPool
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal int TakeSharedIndex()
     {
+        if (_diagnostics is not null)
+        {
+            return TakeSharedIndexDiagnosed(_diagnostics);
+        }
+
         int index = _freeList.Pop(_slots, out int freeBefore);
         if (index < 0)
         {
-            // The diagnostic mode's quarantine holds free buffers back, but never to the point of exhaustion.
-            int released;
-            if (index == IndexFreeList<AbaTaggedPolicy>.Empty && _diagnostics is not null && (released = _diagnostics.ReleaseOldest()) >= 0)
-            {
-                _diagnostics.OnTaken(released);
-                CurrentCache().Allocations++;
-                return released;
-            }
-
             return OnTakeFailed(index);
         }
-
-        _diagnostics?.OnTaken(index);
 
         CurrentCache().Allocations++;
         int inUse = _capacity - freeBefore + 1;
@@ -120,6 +114,39 @@ public sealed unsafe partial class NetBufPool
             UpdateHighWaterMark(inUse);
         }
 
+        return index;
+    }
+
+    /// <summary>
+    /// <see cref="TakeSharedIndex"/> in the diagnostic mode: under the mode's gate, from the free list,
+    /// else the oldest buffer in quarantine (it holds free buffers back, but never to the point of
+    /// exhaustion), checked and armed.
+    /// </summary>
+    private int TakeSharedIndexDiagnosed(PoolDiagnostics diagnostics)
+    {
+        int index;
+        lock (diagnostics.Gate)
+        {
+            index = _freeList.Pop(_slots);
+            if (index == IndexFreeList<AbaTaggedPolicy>.Empty)
+            {
+                int released = diagnostics.ReleaseOldest();
+                index = released >= 0 ? released : index;
+            }
+
+            if (index >= 0)
+            {
+                diagnostics.OnTaken(index);
+            }
+        }
+
+        if (index < 0)
+        {
+            return OnTakeFailed(index);
+        }
+
+        CurrentCache().Allocations++;
+        UpdateHighWaterMark(_capacity - _freeList.Count(_slots) - diagnostics.Quarantined);
         return index;
     }
 
@@ -174,9 +201,20 @@ public sealed unsafe partial class NetBufPool
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReturnSharedIndex(int index)
     {
-        if (_diagnostics is not null && (index = _diagnostics.OnReturned(index)) < 0)
+        if (_diagnostics is not null)
         {
-            return; // in quarantine
+            // Under the mode's gate: the buffer leaving the quarantine reaches the list before any
+            // take can look (see PoolDiagnostics.Gate).
+            lock (_diagnostics.Gate)
+            {
+                index = _diagnostics.OnReturned(index);
+                if (index >= 0 && !_freeList.TryPush(_slots, index))
+                {
+                    OnReturnedAfterClose();
+                }
+            }
+
+            return;
         }
 
         if (!_freeList.TryPush(_slots, index))

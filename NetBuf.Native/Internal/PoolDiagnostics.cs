@@ -36,6 +36,13 @@ internal sealed unsafe class PoolDiagnostics
         _freedAt = new string?[capacity];
     }
 
+    /// <summary>
+    /// Held by the pool around every take from and return to its free list in this mode, so that a
+    /// buffer leaving the quarantine reaches the free list before any other thread can look: no
+    /// take ever sees a buffer in neither place (reentrant with the quarantine's own locking).
+    /// </summary>
+    public Lock Gate => _gate;
+
     /// <summary>Reports made so far.</summary>
     public long Reports => Interlocked.Read(ref _reports);
 
