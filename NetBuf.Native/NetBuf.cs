@@ -374,7 +374,7 @@ public ref struct NetBuf : IDisposable
     public NetBufPtr IntoBufPtr()
     {
         NetBufPool pool = RequireOwner();
-        NetBufPtr pointer = pool.Lend(_index, _token);
+        NetBufPtr pointer = pool.Lend(ref _slot, _index, _token);
         this = default;
         return pointer;
     }
@@ -389,7 +389,7 @@ public ref struct NetBuf : IDisposable
     public NetBufBox IntoBox()
     {
         NetBufPool pool = RequireOwner();
-        ulong boxed = pool.Transfer(_index, _token, BufferKind.Boxed);
+        ulong boxed = pool.Transfer(ref _slot, _index, _token, BufferKind.Boxed);
         NetBufBox box = new(pool, _index, boxed);
         this = default;
         return box;
@@ -422,7 +422,7 @@ public ref struct NetBuf : IDisposable
             ThrowView();
         }
 
-        pool.Return(_index, _token);
+        pool.Return(ref _slot, _index, _token);
     }
 
     /// <inheritdoc/>
@@ -466,7 +466,7 @@ public ref struct NetBuf : IDisposable
         ref BufferSlot slot = ref _slot;
         if (Volatile.Read(ref slot.State) != _token)
         {
-            owner.ThrowStaleHandle(_index, _token);
+            owner.ThrowStale(_index, _token);
         }
 
         regions = Volatile.Read(ref slot.Regions);
@@ -485,7 +485,7 @@ public ref struct NetBuf : IDisposable
         Volatile.Write(ref slot.Regions, regions);
         if (Volatile.Read(ref slot.State) != _token)
         {
-            pool.ThrowStaleHandle(_index, _token);
+            pool.ThrowStale(_index, _token);
         }
     }
 

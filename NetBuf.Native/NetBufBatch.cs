@@ -131,7 +131,7 @@ public ref struct NetBufBatch : IDisposable
             ulong token = _tokens[i];
             if (token != 0 && Volatile.Read(ref slots[_indices[i]].State) != token)
             {
-                pool.ThrowStaleHandle(_indices[i], token);
+                pool.ThrowStale(_indices[i], token);
             }
         }
 

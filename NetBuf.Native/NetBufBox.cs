@@ -73,7 +73,7 @@ public struct NetBufBox : IDisposable, IEquatable<NetBufBox>
     public NetBufPtr IntoBufPtr()
     {
         NetBufPool pool = RequirePool();
-        NetBufPtr pointer = pool.Lend(_index, _token);
+        NetBufPtr pointer = pool.Lend(ref pool.SlotAt(_index), _index, _token);
         this = default;
         return pointer;
     }

@@ -628,15 +628,20 @@ public sealed unsafe partial class NetBufPool : IDisposable
     /// <returns>The new owner's token.</returns>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong Transfer(int index, ulong token, BufferKind kind)
+    internal ulong Transfer(int index, ulong token, BufferKind kind) => Transfer(ref _slots[index], index, token, kind);
+
+    /// <summary><see cref="Transfer(int, ulong, BufferKind)"/> on a slot the caller already holds (a <see cref="NetBuf"/> holds its own).</summary>
+    /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong Transfer(ref BufferSlot slot, int index, ulong token, BufferKind kind)
     {
         if (BufferToken.KindOf(token) == BufferKind.Owned)
         {
-            return TransferOwned(index, token, kind);
+            return TransferOwned(ref slot, index, token, kind);
         }
 
         ulong next = BufferToken.Next(token, kind);
-        if (Interlocked.CompareExchange(ref _slots[index].State, next, token) != token)
+        if (Interlocked.CompareExchange(ref slot.State, next, token) != token)
         {
             // Boxes and pointers can be copied across threads: exactly one copy's CAS wins.
             ThrowStale(index, token);
@@ -645,44 +650,53 @@ public sealed unsafe partial class NetBufPool : IDisposable
         return next;
     }
 
-    /// <summary><see cref="Transfer"/> from an Owned token: a plain compare and write.</summary>
+    /// <summary><see cref="Transfer(int, ulong, BufferKind)"/> from an Owned token: a plain compare and write.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong TransferOwned(int index, ulong token, BufferKind kind)
+    internal ulong TransferOwned(int index, ulong token, BufferKind kind) => TransferOwned(ref _slots[index], index, token, kind);
+
+    /// <summary><see cref="TransferOwned(int, ulong, BufferKind)"/> on a slot the caller already holds.</summary>
+    /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong TransferOwned(ref BufferSlot slot, int index, ulong token, BufferKind kind)
     {
         // An Owned token is held only by NetBuf handles (and NetBufBatch entries), both ref
         // structs: all copies live on one thread's stack, so no other thread can hold this token
         // and a plain compare and write cannot race a rightful owner. (A stale handle elsewhere
         // holds an older token, so its CAS fails whatever this write does.)
-        ref ulong state = ref _slots[index].State;
-        if (state != token)
+        if (slot.State != token)
         {
             ThrowStale(index, token);
         }
 
         ulong next = BufferToken.Next(token, kind);
-        Volatile.Write(ref state, next);
+        Volatile.Write(ref slot.State, next);
         return next;
     }
 
-    /// <summary>Lends buffer <paramref name="index"/> as a pointer.</summary>
+    /// <summary>Lends buffer <paramref name="index"/>, whose <paramref name="slot"/> the caller holds, as a pointer.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale.</exception>
-    internal NetBufPtr Lend(int index, ulong token)
+    internal NetBufPtr Lend(ref BufferSlot slot, int index, ulong token)
     {
-        ulong lent = Transfer(index, token, BufferKind.Lent);
+        ulong lent = Transfer(ref slot, index, token, BufferKind.Lent);
 
         // Still exclusively ours: only the holder of the pointer we are about to return can change it.
-        return MakePointer(index, lent, _slots[index].Regions);
+        return MakePointer(index, lent, slot.Regions);
     }
 
     /// <summary>Returns buffer <paramref name="index"/> to the pool.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale (a second dispose).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Return(int index, ulong token)
+    internal void Return(int index, ulong token) => Return(ref _slots[index], index, token);
+
+    /// <summary>Returns buffer <paramref name="index"/>, whose <paramref name="slot"/> the caller holds, to the pool.</summary>
+    /// <exception cref="ObjectDisposedException"><paramref name="token"/> is stale (a second dispose).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Return(ref BufferSlot slot, int index, ulong token)
     {
         // The state change comes first: it is what makes a second return impossible, so a
         // buffer can never be put back twice.
-        _ = Transfer(index, token, BufferKind.Free);
+        _ = Transfer(ref slot, index, token, BufferKind.Free);
         ReturnIndex(index);
     }
 
@@ -696,13 +710,7 @@ public sealed unsafe partial class NetBufPool : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ReturnOwned(ref BufferSlot slot, int index, ulong token, ThreadCache cache)
     {
-        // As in TransferOwned: an Owned token lives on one thread only, so compare and write.
-        if (slot.State != token)
-        {
-            ThrowStale(index, token);
-        }
-
-        Volatile.Write(ref slot.State, BufferToken.Next(token, BufferKind.Free));
+        _ = TransferOwned(ref slot, index, token, BufferKind.Free);
         PushToCache(cache, index);
     }
 
@@ -793,8 +801,9 @@ public sealed unsafe partial class NetBufPool : IDisposable
     private void ThrowDisposed() =>
         ThrowHelper.ThrowObjectDisposed(_name, $"{_name} is disposed: no buffer can be allocated from it.");
 
+    /// <summary>Throws for a stale handle (its token no longer matches the buffer's state word).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowStale(int index, ulong token)
+    internal void ThrowStale(int index, ulong token)
     {
         BufferKind kind = BufferToken.KindOf(token);
         string handle = kind switch
@@ -811,10 +820,6 @@ public sealed unsafe partial class NetBufPool : IDisposable
             $"This {handle} of {_name} (buffer {index}) is no longer valid: {now}. " +
             "A NetBuf is a handle: pass it by ref to a method that takes ownership.");
     }
-
-    /// <summary>Throws for a stale handle (its token no longer matches the buffer's state word).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    internal void ThrowStaleHandle(int index, ulong token) => ThrowStale(index, token);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowInvalidPointer(NetBufPtr bufPtr, PointerCheck check)

@@ -355,7 +355,7 @@ public sealed class AfPacketDriverTests
         Assert.That(driver.HeldBuffers, Is.EqualTo(6 + 3), "6 posted, 3 sent");
         var clock = Stopwatch.StartNew();
         driver.Dispose();
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(15)));
         Assert.That(waiter.Join(TimeSpan.FromSeconds(5)), Is.True);
         Assert.That(((NetDriverException)seen!).Kind, Is.EqualTo(NetDriverErrorKind.BadState));
         Assert.That(_pool.InUse, Is.Zero);
@@ -372,7 +372,7 @@ public sealed class AfPacketDriverTests
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         clock.Restart();
         Assert.Throws<OperationCanceledException>(() => driver.WaitForReceive(Timeout.InfiniteTimeSpan, cts.Token));
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(15)));
         Assert.That(driver.WaitForTransmit(TimeSpan.FromSeconds(1)), Is.True);
     }
 

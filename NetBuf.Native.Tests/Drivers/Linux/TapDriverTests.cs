@@ -340,12 +340,12 @@ public sealed class TapDriverTests
 
         var clock = Stopwatch.StartNew();
         Assert.That(driver.WaitForReceive(TimeSpan.FromMilliseconds(100)), Is.False);
-        Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(95)).And.LessThan(TimeSpan.FromSeconds(2)));
+        Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(95)).And.LessThan(TimeSpan.FromSeconds(15)));
 
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         clock.Restart();
         Assert.Throws<OperationCanceledException>(() => driver.WaitForReceive(Timeout.InfiniteTimeSpan, cts.Token));
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(15)));
         Assert.Throws<OperationCanceledException>(() => driver.WaitForReceive(Timeout.InfiniteTimeSpan, cts.Token), "already cancelled");
 
         // A later wait is not woken by the earlier cancellation.
@@ -381,7 +381,7 @@ public sealed class TapDriverTests
 
         var clock = Stopwatch.StartNew();
         driver.Dispose();
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "Dispose did not hang");
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(15)), "Dispose did not hang");
         Assert.That(waiter.Join(TimeSpan.FromSeconds(5)), Is.True, "the waiter woke");
         Assert.That(seen, Is.InstanceOf<NetDriverException>());
         Assert.That(((NetDriverException)seen!).Kind, Is.EqualTo(NetDriverErrorKind.BadState));
