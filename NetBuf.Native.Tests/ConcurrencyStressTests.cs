@@ -13,7 +13,7 @@ namespace NetBufNative.Tests;
 [NonParallelizable]
 public sealed class ConcurrencyStressTests
 {
-    private static readonly TimeSpan TimeBudget = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan TimeBudget = StressBudget.Seconds(3);
 
     /// <summary>How long a test may run on to reach its minimum of work when the machine is busy:
     /// not reaching it by then means the threads are not making progress (a livelock or a lost
@@ -116,7 +116,7 @@ public sealed class ConcurrencyStressTests
     public void Boxes_and_pointers_handed_between_threads_arrive_intact_and_all_come_back()
     {
         const int Capacity = 32;
-        const int PerProducer = 20_000;
+        int perProducer = StressBudget.Operations(20_000);
         using var pool = new NetBufPool(Capacity, 2048, new NetBufPoolOptions { ThreadCacheSize = 8 });
         using var boxes = new BlockingCollection<NetBufBox>(boundedCapacity: 8);
         using var pointers = new BlockingCollection<NetBufPtr>(boundedCapacity: 8);
@@ -126,7 +126,7 @@ public sealed class ConcurrencyStressTests
 
         void Produce(int id)
         {
-            for (int i = 0; i < PerProducer; i++)
+            for (int i = 0; i < perProducer; i++)
             {
                 NetBuf buf;
                 while (!pool.TryAlloc(out buf))
@@ -154,7 +154,7 @@ public sealed class ConcurrencyStressTests
 
         void Check(NetBuf buf)
         {
-            if (buf.PacketLength != 8 || (BitConverter.ToInt64(buf.Packet) & 0xFFFF_FFFF) >= PerProducer)
+            if (buf.PacketLength != 8 || (BitConverter.ToInt64(buf.Packet) & 0xFFFF_FFFF) >= perProducer)
             {
                 failures.Enqueue($"a handed-over packet arrived damaged: {buf.PacketLength} bytes");
             }
@@ -162,23 +162,25 @@ public sealed class ConcurrencyStressTests
             Interlocked.Increment(ref consumed);
         }
 
-        var producers = new[] { Task.Run(() => Produce(1)), Task.Run(() => Produce(2)) };
-        var boxConsumer = Task.Run(() =>
+        // Threads of their own (LongRunning): four tasks that block on the collections would wait for the
+        // thread pool to inject threads on a 2-core machine, half a second each.
+        var producers = new[] { Task.Factory.StartNew(() => Produce(1), TaskCreationOptions.LongRunning), Task.Factory.StartNew(() => Produce(2), TaskCreationOptions.LongRunning) };
+        var boxConsumer = Task.Factory.StartNew(() =>
         {
             foreach (var box in boxes.GetConsumingEnumerable())
             {
                 using var buf = box.IntoNetBuf();
                 Check(buf);
             }
-        });
-        var pointerConsumer = Task.Run(() =>
+        }, TaskCreationOptions.LongRunning);
+        var pointerConsumer = Task.Factory.StartNew(() =>
         {
             foreach (var ptr in pointers.GetConsumingEnumerable())
             {
                 using var buf = pool.FromBufPtr(ptr);
                 Check(buf);
             }
-        });
+        }, TaskCreationOptions.LongRunning);
 
         try
         {
@@ -193,7 +195,7 @@ public sealed class ConcurrencyStressTests
         Assert.That(Task.WaitAll([boxConsumer, pointerConsumer], Deadline), Is.True, "the consumers did not finish");
 
         Assert.That(failures, Is.Empty);
-        Assert.That(consumed, Is.EqualTo(2 * PerProducer));
+        Assert.That(consumed, Is.EqualTo(2 * perProducer));
         Assert.That(pool.Available, Is.EqualTo(Capacity));
     }
 

@@ -26,7 +26,7 @@ public sealed class FreeListAbaTests
         string? corruption = null;
         for (int trial = 0; trial < 20 && corruption is null; trial++)
         {
-            corruption = Hammer<UntaggedYieldingPolicy>(maxOperationsPerThread: 2_000_000, TimeSpan.FromSeconds(2));
+            corruption = Hammer<UntaggedYieldingPolicy>(maxOperationsPerThread: 2_000_000, StressBudget.Seconds(2));
         }
 
         Assert.That(corruption, Is.Not.Null, "an untagged Treiber stack must break under this load");
@@ -36,7 +36,7 @@ public sealed class FreeListAbaTests
     [Test]
     public void With_the_tag_the_same_load_never_corrupts_it()
     {
-        string? corruption = Hammer<TaggedYieldingPolicy>(maxOperationsPerThread: 200_000, TimeSpan.FromSeconds(3));
+        string? corruption = Hammer<TaggedYieldingPolicy>(maxOperationsPerThread: 200_000, StressBudget.Seconds(3));
         Assert.That(corruption, Is.Null);
     }
 
@@ -48,7 +48,7 @@ public sealed class FreeListAbaTests
         string? corruption = null;
         for (int trial = 0; trial < 20 && corruption is null; trial++)
         {
-            corruption = HammerPool(untagged: true, maxOperationsPerThread: 2_000_000, TimeSpan.FromSeconds(2));
+            corruption = HammerPool(untagged: true, maxOperationsPerThread: 2_000_000, StressBudget.Seconds(2));
         }
 
         Assert.That(corruption, Is.Not.Null, "the pool's list without its tag must break under this load");
@@ -58,7 +58,7 @@ public sealed class FreeListAbaTests
     [Test]
     public void The_pools_own_list_with_its_tag_survives_the_same_load()
     {
-        string? corruption = HammerPool(untagged: false, maxOperationsPerThread: 200_000, TimeSpan.FromSeconds(3));
+        string? corruption = HammerPool(untagged: false, maxOperationsPerThread: 200_000, StressBudget.Seconds(3));
         Assert.That(corruption, Is.Null);
     }
 

@@ -21,7 +21,7 @@ public sealed class LinearizabilityTests
 {
     /// <summary>Histories per configuration: each is a new pool and new threads, about a millisecond
     /// each, so the whole test costs a few seconds while covering thousands of interleavings.</summary>
-    private const int Histories = 400;
+    private static readonly int Histories = StressBudget.Operations(400);
 
     /// <summary>Operations per thread: 4 threads x 6 = 24 operations, which the memoized search checks
     /// in microseconds; much longer histories make a failure harder to read.</summary>

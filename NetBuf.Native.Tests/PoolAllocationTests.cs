@@ -161,7 +161,7 @@ public sealed class PoolAllocationTests
     [Test]
     public void Dispose_racing_with_returns_frees_the_block_exactly_once()
     {
-        for (int round = 0; round < 200; round++)
+        for (int round = 0; round < StressBudget.Operations(200); round++)
         {
             var pool = new NetBufPool(64, 2048);
             var boxes = new NetBufBox[64];

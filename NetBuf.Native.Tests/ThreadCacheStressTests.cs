@@ -21,7 +21,7 @@ public sealed class ThreadCacheStressTests
         var owners = new int[Capacity];
         var failures = new ConcurrentQueue<string>();
         var clock = Stopwatch.StartNew();
-        var budget = TimeSpan.FromSeconds(2);
+        var budget = StressBudget.Seconds(2);
 
         // A minimum of work whatever the load (20,000 cycles: thousands of steals and trims), run
         // on past the budget to reach it; not reaching it by the deadline is a failure (no progress).

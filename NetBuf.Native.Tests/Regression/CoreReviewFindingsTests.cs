@@ -89,7 +89,7 @@ public sealed class CoreReviewFindingsTests
         long snapshots = 0;
         var threads = Enumerable.Range(0, 3).Select(id => new Thread(() => ConcurrencyStressTests.Guard(failures, () =>
         {
-            while (clock.Elapsed < TimeSpan.FromSeconds(1) && failures.IsEmpty)
+            while (clock.Elapsed < StressBudget.Seconds(1) && failures.IsEmpty)
             {
                 if (id == 0)
                 {

@@ -15,7 +15,7 @@ namespace NetBufNative.Tests.Regression;
 public sealed class FreeBulkRollbackRaceTests
 {
     private const int Capacity = 16;
-    private static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Budget = StressBudget.Seconds(2);
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(15);
 
     [Test]

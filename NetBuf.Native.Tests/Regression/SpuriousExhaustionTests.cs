@@ -14,7 +14,7 @@ namespace NetBufNative.Tests.Regression;
 public sealed class SpuriousExhaustionTests
 {
     private const int Capacity = 64;
-    private static readonly TimeSpan Budget = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Budget = StressBudget.Seconds(3);
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(15);
 
     [Test]

@@ -16,7 +16,7 @@ public sealed class StaleBoxRaceTests
 {
     private const int Capacity = 8;
     private const int BufferLength = 2048;
-    private static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Budget = StressBudget.Seconds(2);
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(10);
 
     [Test]
