@@ -23,6 +23,10 @@ public sealed class InteropLayoutTests
         Assert.That(Unsafe.SizeOf<MMsgHdr>(), Is.EqualTo(64), "struct mmsghdr");
         Assert.That(Unsafe.SizeOf<IoVec>(), Is.EqualTo(16), "struct iovec");
         Assert.That(Unsafe.SizeOf<PollFd>(), Is.EqualTo(8), "struct pollfd");
+        Assert.That(Unsafe.SizeOf<CMsgHdr>(), Is.EqualTo(16), "struct cmsghdr");
+        Assert.That(CMsgHdr.Size, Is.EqualTo(16));
+        Assert.That(Unsafe.SizeOf<TPacketAuxData>(), Is.EqualTo(20), "struct tpacket_auxdata");
+        Assert.That(TPacketAuxData.Size, Is.EqualTo(20));
     }
 
     [Test]
@@ -60,6 +64,18 @@ public sealed class InteropLayoutTests
             Assert.That(Offset<PollFd>(nameof(PollFd.Fd)), Is.EqualTo(0));
             Assert.That(Offset<PollFd>(nameof(PollFd.Events)), Is.EqualTo(4));
             Assert.That(Offset<PollFd>(nameof(PollFd.ReturnedEvents)), Is.EqualTo(6));
+
+            Assert.That(Offset<CMsgHdr>(nameof(CMsgHdr.Length)), Is.EqualTo(0));
+            Assert.That(Offset<CMsgHdr>(nameof(CMsgHdr.Level)), Is.EqualTo(8));
+            Assert.That(Offset<CMsgHdr>(nameof(CMsgHdr.Type)), Is.EqualTo(12));
+
+            Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.Status)), Is.EqualTo(0));
+            Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.Length)), Is.EqualTo(4));
+            Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.SnapLength)), Is.EqualTo(8));
+            Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.MacOffset)), Is.EqualTo(12));
+            Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.NetworkOffset)), Is.EqualTo(14));
+            Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.VlanTci)), Is.EqualTo(16));
+            Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.VlanTpid)), Is.EqualTo(18));
         });
     }
 

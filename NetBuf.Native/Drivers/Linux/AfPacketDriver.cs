@@ -23,9 +23,12 @@ namespace NetBufNative.Drivers.Linux;
 /// </para>
 /// <para>
 /// Receiving goes into the oldest posted buffers (<see cref="TryRecycleRxBuffer"/>) at the pool's
-/// <see cref="NetBufPool.DefaultHeadroom"/>. A frame longer than the room after the headroom
-/// (the kernel flags it <c>MSG_TRUNC</c>), shorter than an Ethernet header, or outgoing is dropped and
-/// counted in <see cref="RxDropped"/>; its buffer stays posted. Transmission is synchronous: a sent
+/// <see cref="NetBufPool.DefaultHeadroom"/> (at least 4 bytes in when VLAN tags are restored: a
+/// restored tag's 4 bytes come out of the headroom, so a tagged frame starts 4 bytes earlier). A
+/// frame longer than the room after that offset (the kernel flags it <c>MSG_TRUNC</c>), shorter than
+/// an Ethernet header, or outgoing is dropped and counted in <see cref="RxDropped"/>, and so is one
+/// whose VLAN metadata did not fit (<c>MSG_CTRUNC</c>, not expected: a tag must not be lost
+/// silently); its buffer stays posted. Transmission is synchronous: a sent
 /// buffer waits in the transmit queue until <see cref="RecycleTxBuffers"/>.
 /// </para>
 /// <para>
@@ -34,10 +37,12 @@ namespace NetBufNative.Drivers.Linux;
 /// Drivers of one fanout group are independent objects: each on its own thread.
 /// </para>
 /// <para>
-/// VLAN tags: the kernel removes an 802.1Q tag from a received frame (it keeps it as packet
-/// metadata, which this driver does not read), so frames arrive untagged; a tagged frame can be
-/// transmitted. A processor that must tell VLANs apart needs <see cref="TapDriver"/> or a VLAN
-/// interface per VLAN.
+/// VLAN tags: the kernel removes the outer 802.1Q/802.1ad tag from a received frame and keeps it
+/// as packet metadata. By default (<see cref="AfPacketDriverOptions.RestoreVlanTags"/>) the driver
+/// reads that metadata (<c>PACKET_AUXDATA</c>) and puts the tag back, with the protocol (0x8100 or
+/// 0x88A8) and the priority, DEI and VLAN id the kernel reports, so frames arrive as they were on the
+/// wire; an inner tag (QinQ) stays in the frame as the kernel left it. Tagged frames are transmitted
+/// as they are.
 /// </para>
 /// </remarks>
 public sealed unsafe class AfPacketDriver : INetDriver
@@ -54,11 +59,18 @@ public sealed unsafe class AfPacketDriver : INetDriver
     /// <summary>Unusable frames one receive call drops at most before it returns: bounds the call under a flood of them.</summary>
     private const int MaxDropsPerCall = 64;
 
+    /// <summary>Control buffer per message: the one <c>PACKET_AUXDATA</c> message asked for takes
+    /// <c>CMSG_SPACE(20)</c> = 40 bytes; 64 keeps each message's buffer on its own 64-byte boundary.</summary>
+    private const int ControlSpace = 64;
+
     private readonly NetBufPool _pool;
     private readonly DeviceHandle _device;
     private readonly BufferFifo _posted;
     private readonly BufferFifo _sent;
+    private readonly int _rxOffset;
     private readonly int _rxRoom;
+    private readonly bool _restoreVlanTags;
+    private readonly byte* _control;
     private readonly int _maxFrameLength;
     private readonly int _batchSize;
     private readonly MMsgHdr* _messages;
@@ -103,17 +115,23 @@ public sealed unsafe class AfPacketDriver : INetDriver
         }
 
         FrameChecks.InterfaceName(interfaceName);
-        (int fd, int index, MacAddress mac, int mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup));
+        bool restoreVlanTags = options.RestoreVlanTags;
+        (int fd, int index, MacAddress mac, int mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags));
         _device = new DeviceHandle(fd, interfaceName);
         _pool = pool;
         _posted = new BufferFifo(options.RxQueueSize);
         _sent = new BufferFifo(options.TxQueueSize);
-        _rxRoom = pool.BufferLength - pool.DefaultHeadroom;
+        _restoreVlanTags = restoreVlanTags;
+
+        // A restored tag takes 4 bytes of headroom; a pool with less gets them at the buffer's start.
+        _rxOffset = restoreVlanTags ? Math.Min(Math.Max(pool.DefaultHeadroom, LinuxConstants.VlanTagLength), pool.BufferLength) : pool.DefaultHeadroom;
+        _rxRoom = pool.BufferLength - _rxOffset;
         _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength + LinuxConstants.VlanTagLength;
         _batchSize = options.BatchSize;
         _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(MMsgHdr));
         _vectors = (IoVec*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(IoVec));
         _addresses = (SockAddrLl*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(SockAddrLl));
+        _control = restoreVlanTags ? (byte*)NativeMemory.AllocZeroed((nuint)_batchSize, ControlSpace) : null;
         InterfaceIndex = index;
         MacAddress = mac;
         Mtu = mtu;
@@ -141,6 +159,9 @@ public sealed unsafe class AfPacketDriver : INetDriver
 
     /// <summary>The <c>PACKET_FANOUT</c> group the socket joined (hash mode), or <see langword="null"/>.</summary>
     public int? FanoutGroup { get; }
+
+    /// <summary>Whether received frames get back the VLAN tag the kernel took out (<see cref="AfPacketDriverOptions.RestoreVlanTags"/>).</summary>
+    public bool RestoresVlanTags => _restoreVlanTags;
 
     /// <inheritdoc/>
     public NetBufPool Pool => _pool;
@@ -184,7 +205,7 @@ public sealed unsafe class AfPacketDriver : INetDriver
     /// <summary>Frames transmitted (taken by the socket).</summary>
     public long TxFrames => Volatile.Read(ref _txFrames);
 
-    /// <summary>Frames received and dropped: longer than a buffer's room after the headroom, shorter than an Ethernet header, or outgoing.</summary>
+    /// <summary>Frames received and dropped: longer than a buffer's room after the headroom, shorter than an Ethernet header, outgoing, or with VLAN metadata cut short.</summary>
     public long RxDropped => Volatile.Read(ref _rxDropped);
 
     /// <summary>Buffers the driver holds now: posted empty ones and sent ones not yet recycled (0 once disposed).</summary>
@@ -353,10 +374,18 @@ public sealed unsafe class AfPacketDriver : INetDriver
                 for (int i = 0; i < count; i++)
                 {
                     NetBufPtr posted = _posted.Peek(i);
-                    _vectors[i] = new IoVec { Base = posted.BufferAddress + _pool.DefaultHeadroom, Length = (nuint)_rxRoom };
+                    _vectors[i] = new IoVec { Base = posted.BufferAddress + _rxOffset, Length = (nuint)_rxRoom };
                     _messages[i] = new MMsgHdr
                     {
-                        Header = new MsgHdr { Name = (nint)(_addresses + i), NameLength = SockAddrLl.Size, IoVecs = (nint)(_vectors + i), IoVecCount = 1 },
+                        Header = new MsgHdr
+                        {
+                            Name = (nint)(_addresses + i),
+                            NameLength = SockAddrLl.Size,
+                            IoVecs = (nint)(_vectors + i),
+                            IoVecCount = 1,
+                            Control = _restoreVlanTags ? (nint)(_control + (i * ControlSpace)) : 0,
+                            ControlLength = _restoreVlanTags ? (nuint)ControlSpace : 0,
+                        },
                     };
                 }
 
@@ -381,7 +410,7 @@ public sealed unsafe class AfPacketDriver : INetDriver
                 {
                     NetBufPtr posted = _posted.Dequeue();
                     int length = (int)_messages[i].Length;
-                    if ((_messages[i].Header.Flags & LinuxConstants.MSG_TRUNC) != 0 || length < LinuxConstants.EthernetHeaderLength ||
+                    if ((_messages[i].Header.Flags & (LinuxConstants.MSG_TRUNC | LinuxConstants.MSG_CTRUNC)) != 0 || length < LinuxConstants.EthernetHeaderLength ||
                         _addresses[i].PacketType == LinuxConstants.PACKET_OUTGOING)
                     {
                         // Dropped: the buffer goes back to the end of the posted queue (a place is free: one was just taken).
@@ -391,7 +420,9 @@ public sealed unsafe class AfPacketDriver : INetDriver
                         continue;
                     }
 
-                    destination[taken++] = FrameChecks.Received(_pool, posted, length);
+                    destination[taken++] = _restoreVlanTags && TryGetRemovedTag(i, out ushort tpid, out ushort tci)
+                        ? RestoreTag(posted, length, tpid, tci)
+                        : _pool.FromBufPtr(posted, _rxOffset, length).IntoBufPtr();
                     _rxFrames++;
                 }
 
@@ -471,13 +502,14 @@ public sealed unsafe class AfPacketDriver : INetDriver
         NativeMemory.Free(_messages);
         NativeMemory.Free(_vectors);
         NativeMemory.Free(_addresses);
+        NativeMemory.Free(_control);
     }
 
     /// <inheritdoc/>
     public override string ToString() =>
         $"AF_PACKET {DeviceName} ({MacAddress}) over {_pool.Name}: {RxFrames} received, {TxFrames} sent, {RxDropped} dropped";
 
-    private static (int Fd, int Index, MacAddress Mac, int Mtu) Open(string name, int? fanoutGroup)
+    private static (int Fd, int Index, MacAddress Mac, int Mtu) Open(string name, int? fanoutGroup, bool restoreVlanTags)
     {
         uint index = LibC.IfNameToIndex(name);
         if (index == 0)
@@ -500,6 +532,12 @@ public sealed unsafe class AfPacketDriver : INetDriver
             // Sound: setsockopt reads the 4 bytes of the local. Older kernels (before 4.20) lack the
             // option; the sll_pkttype check on receive covers them, so its failure is ignored.
             _ = LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_IGNORE_OUTGOING, &one, sizeof(int));
+
+            // Sound: as above. Every kernel since 2.6.21 has the option; without it a tag would be lost.
+            if (restoreVlanTags && LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_AUXDATA, &one, sizeof(int)) != 0)
+            {
+                throw LinuxError.Last("setsockopt(PACKET_AUXDATA)", name);
+            }
 
             SockAddrLl address = new()
             {
@@ -573,6 +611,25 @@ public sealed unsafe class AfPacketDriver : INetDriver
 
             throw LinuxError.FromErrno(errno, count == 1 ? "recvmsg" : "recvmmsg", DeviceName, opened: true);
         }
+    }
+
+    /// <summary>Reads the VLAN tag the kernel took out of the frame of message <paramref name="message"/>, if it had one.</summary>
+    private bool TryGetRemovedTag(int message, out ushort tpid, out ushort tci)
+    {
+        // Sound: the message's control buffer is this driver's native array of ControlSpace bytes;
+        // the kernel set the length to the bytes it wrote, at most that (clamped anyway).
+        int written = (int)Math.Min(_messages[message].Header.ControlLength, ControlSpace);
+        return VlanAuxData.TryRead(new ReadOnlySpan<byte>(_control + (message * ControlSpace), written), out tpid, out tci);
+    }
+
+    /// <summary>Puts a VLAN tag back into a received frame (<see cref="VlanAuxData.Insert"/>): it then starts 4 bytes earlier.</summary>
+    private NetBufPtr RestoreTag(NetBufPtr posted, int length, ushort tpid, ushort tci)
+    {
+        // Sound: the frame lies at _rxOffset >= 4 (room was left for the tag) in a buffer lent to this
+        // driver, and the caller checked it is at least an Ethernet header long.
+        int start = _rxOffset - LinuxConstants.VlanTagLength;
+        VlanAuxData.Insert(new Span<byte>((byte*)posted.BufferAddress + start, length + LinuxConstants.VlanTagLength), tpid, tci);
+        return _pool.FromBufPtr(posted, start, length + LinuxConstants.VlanTagLength).IntoBufPtr();
     }
 
     /// <summary>Whether a failed send may simply be repeated (EINTR); false for "no room now" (EAGAIN, ENOBUFS); throws otherwise.</summary>

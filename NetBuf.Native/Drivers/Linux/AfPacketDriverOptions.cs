@@ -22,4 +22,15 @@ public sealed class AfPacketDriverOptions
 
     /// <summary>Most frames one <c>recvmmsg</c>/<c>sendmmsg</c> call moves, 1 to 1024; <see cref="AfPacketDriver.DefaultBatchSize"/> by default.</summary>
     public int BatchSize { get; init; } = AfPacketDriver.DefaultBatchSize;
+
+    /// <summary>
+    /// Whether received frames get back the 802.1Q/802.1ad tag the kernel took out of them: the kernel
+    /// moves a received frame's outer VLAN tag into packet metadata before a packet socket sees it;
+    /// with this set (the default) the socket asks for that metadata (<c>PACKET_AUXDATA</c>) and the
+    /// driver puts the tag back between the source address and the EtherType, in the buffer's headroom
+    /// (12 bytes move, the payload stays where the kernel wrote it), so frames arrive as they were on
+    /// the wire, as from <see cref="TapDriver"/>. <see langword="false"/>: frames arrive untagged and the
+    /// VLAN is not known.
+    /// </summary>
+    public bool RestoreVlanTags { get; init; } = true;
 }

@@ -32,6 +32,7 @@ internal static class LinuxConstants
     internal const int SOCK_CLOEXEC = O_CLOEXEC;
     internal const int MSG_DONTWAIT = 0x40;
     internal const int MSG_TRUNC = 0x20;
+    internal const int MSG_CTRUNC = 0x08;
     internal const int SOL_SOCKET = 1;
     internal const int SO_RCVBUF = 8;
 
@@ -41,9 +42,15 @@ internal static class LinuxConstants
     internal const int PACKET_IGNORE_OUTGOING = 23;
     internal const int PACKET_FANOUT_HASH = 0;
     internal const byte PACKET_OUTGOING = 4;
+    internal const int PACKET_AUXDATA = 8;
+    internal const uint TP_STATUS_VLAN_VALID = 0x10;
+    internal const uint TP_STATUS_VLAN_TPID_VALID = 0x40;
 
     // linux/if_ether.h: every protocol, in host order (htons it for the socket and sockaddr_ll).
     internal const ushort ETH_P_ALL = 0x0003;
+
+    // linux/if_ether.h: the 802.1Q tag's protocol, the TPID of a tag whose protocol the kernel does not say.
+    internal const ushort ETH_P_8021Q = 0x8100;
 
     // linux/sockios.h (ioctls on any socket, for an interface named in an ifreq).
     internal const uint SIOCGIFFLAGS = 0x8913;
