@@ -63,6 +63,7 @@ public sealed unsafe class AfPacketDriver : INetDriver
     /// <c>CMSG_SPACE(20)</c> = 40 bytes; 64 keeps each message's buffer on its own 64-byte boundary.</summary>
     private const int ControlSpace = 64;
 
+    private readonly DeviceQueues _queues;
     private readonly NetBufPool _pool;
     private readonly DeviceHandle _device;
     private readonly BufferFifo _posted;
@@ -117,10 +118,8 @@ public sealed unsafe class AfPacketDriver : INetDriver
         FrameChecks.InterfaceName(interfaceName);
         bool restoreVlanTags = options.RestoreVlanTags;
         (int fd, int index, MacAddress mac, int mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags));
-        _device = new DeviceHandle(fd, interfaceName);
-        _pool = pool;
-        _posted = new BufferFifo(options.RxQueueSize);
-        _sent = new BufferFifo(options.TxQueueSize);
+        _queues = new DeviceQueues(pool, new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
+        (_pool, _device, _posted, _sent) = (pool, _queues.Device, _queues.Posted, _queues.Sent);
         _restoreVlanTags = restoreVlanTags;
 
         // A restored tag takes 4 bytes of headroom; a pool with less gets them at the buffer's start.
@@ -168,30 +167,11 @@ public sealed unsafe class AfPacketDriver : INetDriver
 
     /// <inheritdoc/>
     /// <remarks>The transmit queue has room for a sent buffer (the socket's own room is seen by <see cref="WaitForTransmit"/>).</remarks>
-    public bool CanTransmit => !_device.IsClosed && _sent.Count < _sent.Capacity;
+    public bool CanTransmit => _queues.CanTransmit;
 
     /// <inheritdoc/>
     /// <remarks>A buffer is posted and the socket has a frame (a poll that does not wait); <see langword="false"/> once disposed.</remarks>
-    public bool CanReceive
-    {
-        get
-        {
-            if (_posted.Count == 0 || _device.IsClosed)
-            {
-                return false;
-            }
-
-            _device.Enter();
-            try
-            {
-                return _device.IsReady(LinuxConstants.POLLIN);
-            }
-            finally
-            {
-                _device.Exit();
-            }
-        }
-    }
+    public bool CanReceive => _queues.CanReceive;
 
     /// <inheritdoc/>
     public int RxQueueSize => _posted.Capacity;
@@ -209,36 +189,13 @@ public sealed unsafe class AfPacketDriver : INetDriver
     public long RxDropped => Volatile.Read(ref _rxDropped);
 
     /// <summary>Buffers the driver holds now: posted empty ones and sent ones not yet recycled (0 once disposed).</summary>
-    public int HeldBuffers => _posted.Count + _sent.Count;
+    public int HeldBuffers => _queues.HeldBuffers;
 
     /// <inheritdoc/>
-    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer)
-    {
-        _device.Enter();
-        try
-        {
-            FrameChecks.Ownership(_pool, rxBuffer, DeviceName);
-            return _posted.TryEnqueue(rxBuffer);
-        }
-        finally
-        {
-            _device.Exit();
-        }
-    }
+    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer) => _queues.TryRecycleRx(rxBuffer);
 
     /// <inheritdoc/>
-    public int RecycleTxBuffers()
-    {
-        _device.Enter();
-        try
-        {
-            return _sent.FreeAll(_pool);
-        }
-        finally
-        {
-            _device.Exit();
-        }
-    }
+    public int RecycleTxBuffers() => _queues.RecycleTx();
 
     /// <inheritdoc/>
     /// <remarks>One <c>sendto</c>; <see langword="false"/> when the transmit queue is full of sent buffers, or the socket or device queue is (EAGAIN/ENOBUFS).</remarks>
@@ -441,15 +398,7 @@ public sealed unsafe class AfPacketDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    public NetBufPtr AllocTxBuffer(int size)
-    {
-        if (_device.IsClosed)
-        {
-            _device.ThrowClosed();
-        }
-
-        return FrameChecks.AllocTx(_pool, size);
-    }
+    public NetBufPtr AllocTxBuffer(int size) => _queues.AllocTx(size);
 
     /// <inheritdoc/>
     /// <remarks>
@@ -458,15 +407,7 @@ public sealed unsafe class AfPacketDriver : INetDriver
     /// A <see cref="Dispose"/> on another thread ends it with <see cref="NetDriverErrorKind.BadState"/>.
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        if (_device.IsClosed)
-        {
-            _device.ThrowClosed();
-        }
-
-        return _posted.Count > 0 && _device.Wait(LinuxConstants.POLLIN, timeout, cancellationToken);
-    }
+    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default) => _queues.WaitForReceive(timeout, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>
@@ -474,15 +415,7 @@ public sealed unsafe class AfPacketDriver : INetDriver
     /// room); otherwise waits for the socket to have send buffer space, as <see cref="WaitForReceive"/> does.
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        if (_device.IsClosed)
-        {
-            _device.ThrowClosed();
-        }
-
-        return _sent.Count < _sent.Capacity && _device.Wait(LinuxConstants.POLLOUT, timeout, cancellationToken);
-    }
+    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default) => _queues.WaitForTransmit(timeout, cancellationToken);
 
     /// <summary>
     /// Closes the socket (leaving its fanout group) and returns every buffer the driver holds, posted and
@@ -491,18 +424,14 @@ public sealed unsafe class AfPacketDriver : INetDriver
     /// </summary>
     public void Dispose()
     {
-        if (!_device.Close())
+        if (_queues.Close())
         {
-            return;
+            // No call is in progress any more and none can start: the arrays are this thread's.
+            NativeMemory.Free(_messages);
+            NativeMemory.Free(_vectors);
+            NativeMemory.Free(_addresses);
+            NativeMemory.Free(_control);
         }
-
-        // No call is in progress any more and none can start: the queues and arrays are this thread's.
-        _posted.FreeAll(_pool);
-        _sent.FreeAll(_pool);
-        NativeMemory.Free(_messages);
-        NativeMemory.Free(_vectors);
-        NativeMemory.Free(_addresses);
-        NativeMemory.Free(_control);
     }
 
     /// <inheritdoc/>

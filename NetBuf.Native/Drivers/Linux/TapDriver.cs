@@ -43,6 +43,7 @@ public sealed unsafe class TapDriver : INetDriver
     /// <summary>Room for the part of a frame beyond the posted buffer: the largest frame a TAP device passes (its MTU can reach 65535).</summary>
     private const int OverflowLength = 65536;
 
+    private readonly DeviceQueues _queues;
     private readonly NetBufPool _pool;
     private readonly DeviceHandle _device;
     private readonly BufferFifo _posted;
@@ -80,10 +81,8 @@ public sealed unsafe class TapDriver : INetDriver
 
         FrameChecks.InterfaceName(name);
         (int fd, string deviceName, MacAddress mac, int mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(name, options));
-        _device = new DeviceHandle(fd, deviceName);
-        _pool = pool;
-        _posted = new BufferFifo(options.RxQueueSize);
-        _sent = new BufferFifo(options.TxQueueSize);
+        _queues = new DeviceQueues(pool, new DeviceHandle(fd, deviceName), options.RxQueueSize, options.TxQueueSize);
+        (_pool, _device, _posted, _sent) = (pool, _queues.Device, _queues.Posted, _queues.Sent);
         _rxRoom = pool.BufferLength - pool.DefaultHeadroom;
         _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength + LinuxConstants.VlanTagLength;
         _overflow = NativeMemory.Alloc(OverflowLength);
@@ -117,30 +116,11 @@ public sealed unsafe class TapDriver : INetDriver
 
     /// <inheritdoc/>
     /// <remarks>The transmit queue has room for a sent buffer; the device itself always takes frames (it drops them when the kernel's queue is full).</remarks>
-    public bool CanTransmit => !_device.IsClosed && _sent.Count < _sent.Capacity;
+    public bool CanTransmit => _queues.CanTransmit;
 
     /// <inheritdoc/>
     /// <remarks>A buffer is posted and the device has a frame (a poll that does not wait); <see langword="false"/> once disposed.</remarks>
-    public bool CanReceive
-    {
-        get
-        {
-            if (_posted.Count == 0 || _device.IsClosed)
-            {
-                return false;
-            }
-
-            _device.Enter();
-            try
-            {
-                return _device.IsReady(LinuxConstants.POLLIN);
-            }
-            finally
-            {
-                _device.Exit();
-            }
-        }
-    }
+    public bool CanReceive => _queues.CanReceive;
 
     /// <inheritdoc/>
     public int RxQueueSize => _posted.Capacity;
@@ -158,36 +138,13 @@ public sealed unsafe class TapDriver : INetDriver
     public long RxDropped => Volatile.Read(ref _rxDropped);
 
     /// <summary>Buffers the driver holds now: posted empty ones and sent ones not yet recycled (0 once disposed).</summary>
-    public int HeldBuffers => _posted.Count + _sent.Count;
+    public int HeldBuffers => _queues.HeldBuffers;
 
     /// <inheritdoc/>
-    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer)
-    {
-        _device.Enter();
-        try
-        {
-            FrameChecks.Ownership(_pool, rxBuffer, DeviceName);
-            return _posted.TryEnqueue(rxBuffer);
-        }
-        finally
-        {
-            _device.Exit();
-        }
-    }
+    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer) => _queues.TryRecycleRx(rxBuffer);
 
     /// <inheritdoc/>
-    public int RecycleTxBuffers()
-    {
-        _device.Enter();
-        try
-        {
-            return _sent.FreeAll(_pool);
-        }
-        finally
-        {
-            _device.Exit();
-        }
-    }
+    public int RecycleTxBuffers() => _queues.RecycleTx();
 
     /// <inheritdoc/>
     /// <remarks>The frame is written at once; <see langword="false"/> when the transmit queue is full of sent buffers, or the kernel is out of buffer space (EAGAIN/ENOBUFS).</remarks>
@@ -289,15 +246,7 @@ public sealed unsafe class TapDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    public NetBufPtr AllocTxBuffer(int size)
-    {
-        if (_device.IsClosed)
-        {
-            _device.ThrowClosed();
-        }
-
-        return FrameChecks.AllocTx(_pool, size);
-    }
+    public NetBufPtr AllocTxBuffer(int size) => _queues.AllocTx(size);
 
     /// <inheritdoc/>
     /// <remarks>
@@ -307,15 +256,7 @@ public sealed unsafe class TapDriver : INetDriver
     /// A <see cref="Dispose"/> on another thread ends it with <see cref="NetDriverErrorKind.BadState"/>.
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        if (_device.IsClosed)
-        {
-            _device.ThrowClosed();
-        }
-
-        return _posted.Count > 0 && _device.Wait(LinuxConstants.POLLIN, timeout, cancellationToken);
-    }
+    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default) => _queues.WaitForReceive(timeout, cancellationToken);
 
     /// <inheritdoc/>
     /// <remarks>
@@ -323,15 +264,7 @@ public sealed unsafe class TapDriver : INetDriver
     /// makes room); otherwise waits for the device to be writable, as <see cref="WaitForReceive"/> does.
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        if (_device.IsClosed)
-        {
-            _device.ThrowClosed();
-        }
-
-        return _sent.Count < _sent.Capacity && _device.Wait(LinuxConstants.POLLOUT, timeout, cancellationToken);
-    }
+    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default) => _queues.WaitForTransmit(timeout, cancellationToken);
 
     /// <summary>
     /// Closes the device (a non-persistent one vanishes) and returns every buffer the driver holds,
@@ -340,15 +273,11 @@ public sealed unsafe class TapDriver : INetDriver
     /// </summary>
     public void Dispose()
     {
-        if (!_device.Close())
+        if (_queues.Close())
         {
-            return;
+            // No call is in progress any more and none can start: the scratch piece is this thread's.
+            NativeMemory.Free(_overflow);
         }
-
-        // No call is in progress any more and none can start: the queues are this thread's.
-        _posted.FreeAll(_pool);
-        _sent.FreeAll(_pool);
-        NativeMemory.Free(_overflow);
     }
 
     /// <inheritdoc/>
