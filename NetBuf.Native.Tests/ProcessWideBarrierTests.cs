@@ -62,7 +62,9 @@ public sealed class ProcessWideBarrierTests
         var workers = Enumerable.Range(1, 4).Select(id => new Thread(() => ConcurrencyStressTests.Guard(failures, () =>
         {
             var held = new Queue<NetBufBox>();
-            while (clock.Elapsed < StressBudget.Seconds(1.5) && failures.IsEmpty)
+            // Not scaled down in mutation runs (StressBudget): at a tenth of this it never caught
+            // either fence removed; at 1.5 s it caught each in 5 of 5 runs.
+            while (clock.Elapsed < TimeSpan.FromSeconds(1.5) && failures.IsEmpty)
             {
                 // Up to 10 each: 4 x 10 > 32, so the pool runs dry and threads steal.
                 if (held.Count < 10 && pool.TryAllocBoxed(out var box))
