@@ -20,9 +20,6 @@ internal static class BufferToken
     /// <summary>The kind encoded in a token.</summary>
     public static BufferKind KindOf(ulong token) => (BufferKind)(token & KindMask);
 
-    /// <summary>The generation encoded in a token.</summary>
-    public static ulong GenerationOf(ulong token) => token >> 2;
-
     /// <summary>A state word of <paramref name="kind"/> at <paramref name="generation"/>.</summary>
     public static ulong Make(ulong generation, BufferKind kind) => (generation << 2) | (ulong)kind;
 }
