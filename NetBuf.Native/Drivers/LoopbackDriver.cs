@@ -351,8 +351,15 @@ public sealed class LoopbackDriver : INetDriver
         // handshake: either the waiter sees the frames or this sees the flag. Without it the flag's
         // read may pass the enqueue (store-load reordering, allowed even on x86), the waiter sleeps
         // a whole slice with a frame waiting (MissedWakeups counted 2-45 per 300,000 round trips).
-        Interlocked.MemoryBarrier();
         LoopbackDriver peer = _peer;
+        if (ReferenceEquals(peer, this))
+        {
+            // Looped to itself: the one thread that may use this end is the one transmitting, so it
+            // is not waiting (and the fence would cost every cycle of a self-loop).
+            return;
+        }
+
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref peer._waiting) != 0 && !peer.IsDisposed)
         {
             peer._frameArrived.Set();
