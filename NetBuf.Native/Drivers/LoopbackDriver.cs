@@ -281,9 +281,10 @@ public sealed class LoopbackDriver : INetDriver
                 }
 
                 if (!_frameArrived.Wait(TimeSpan.FromMilliseconds(Math.Min(remaining, WaitSlice.TotalMilliseconds)), cancellationToken) &&
-                    _received.Count > 0)
+                    _received.Count > 0 && !_frameArrived.IsSet)
                 {
-                    // The slice ran out with a frame waiting: its transmitter missed this waiter.
+                    // The slice ran out with a frame waiting and no wake-up set: its transmitter missed
+                    // this waiter (a wake-up set after the slice ran out is not a miss).
                     _missedWakeups++;
                 }
             }

@@ -91,23 +91,48 @@ public sealed class AfPacketVlanTests
     }
 
     [Test]
-    public void A_pool_without_headroom_gets_tagged_frames_at_the_buffers_start()
+    public void A_pool_without_headroom_keeps_its_whole_room_and_moves_a_tagged_frames_payload_up()
     {
-        using var pool = new NetBufPool(64, 2048, new NetBufPoolOptions { DefaultHeadroom = 0, Name = "vlan-no-headroom" });
+        // Headroom 0: nothing before the frame for the tag, so the payload moves 4 bytes up instead;
+        // untagged frames keep all 2048 bytes (a review found them cut to 2044 when the driver kept 4 bytes free).
+        using var pool = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 0, Name = "vlan-no-headroom" });
         using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name });
+        _ns.IpIn("link", "set", SenderEnd, "mtu", "4000");
+        _ns.IpIn("link", "set", DriverEnd, "mtu", "4000");
+        using var bigPool = new NetBufPool(16, 4096, new NetBufPoolOptions { Name = "vlan-big-sender" });
+        using var bigSender = new AfPacketDriver(bigPool, SenderEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name });
         DriverHarness.Post(driver, 8);
 
         byte[] tagged = Frame(1, 300, (0x8100, 42), null);
-        DriverHarness.Send(_sender, tagged);
+        DriverHarness.Send(bigSender, tagged);
         (byte[] received, int offset) = Receive(driver);
         Assert.That(received, Is.EqualTo(tagged));
-        Assert.That(offset, Is.Zero, "4 bytes were kept free for the tag");
+        Assert.That(offset, Is.Zero);
 
-        byte[] untagged = Frame(2, 300, null, null);
-        DriverHarness.Send(_sender, untagged);
+        byte[] untaggedFull = Frame(2, 2048 - 14, null, null);
+        Assert.That(untaggedFull, Has.Length.EqualTo(2048));
+        DriverHarness.Send(bigSender, untaggedFull);
         (received, offset) = Receive(driver);
-        Assert.That(received, Is.EqualTo(untagged));
-        Assert.That(offset, Is.EqualTo(4), "an untagged frame starts after the room kept for a tag");
+        Assert.That(received, Is.EqualTo(untaggedFull), "an untagged frame may fill the whole buffer");
+        Assert.That(offset, Is.Zero);
+
+        // 2048 bytes on the wire with a tag: 2044 reach the socket and 2048 fit again with the tag.
+        byte[] taggedFull = Frame(3, 2048 - 18, (0x88A8, 7), null);
+        DriverHarness.Send(bigSender, taggedFull);
+        (received, _) = Receive(driver);
+        Assert.That(received, Is.EqualTo(taggedFull));
+
+        // 2052 with a tag: 2048 reach the socket (no truncation) but do not fit with the tag: dropped and counted.
+        DriverHarness.Send(bigSender, Frame(4, 2052 - 18, (0x8100, 7), null));
+        var clock = Stopwatch.StartNew();
+        while (driver.RxDropped == 0 && clock.Elapsed < DriverHarness.ReplyTimeout)
+        {
+            _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
+            Assert.That(driver.TryReceive(out _), Is.False, "a frame that does not fit with its tag is not handed out");
+        }
+
+        Assert.That(driver.RxDropped, Is.EqualTo(1));
+        Assert.That(pool.InUse, Is.EqualTo(driver.HeldBuffers), "the dropped frame's buffer stayed posted");
     }
 
     [Test]

@@ -109,6 +109,21 @@ public sealed class VlanAuxDataTests
     }
 
     [Test]
+    public void InsertMovingPayload_moves_everything_after_the_addresses_up_and_puts_the_tag_before_the_ethertype()
+    {
+        byte[] buffer = new byte[20 + 4];
+        for (int i = 0; i < 20; i++)
+        {
+            buffer[i] = (byte)(i + 1);
+        }
+
+        VlanAuxData.InsertMovingPayload(buffer, 0x8100, 0x002A);
+        byte[] expected = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0x81, 0x00, 0x00, 0x2A, 13, 14, 15, 16, 17, 18, 19, 20];
+        Assert.That(buffer, Is.EqualTo(expected));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VlanAuxData.InsertMovingPayload(new byte[17], 0x8100, 1));
+    }
+
+    [Test]
     public void Insert_refuses_a_span_without_room_for_the_tag_and_a_header()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => VlanAuxData.Insert(new byte[17], 0x8100, 1));

@@ -23,12 +23,13 @@ namespace NetBufNative.Drivers.Linux;
 /// </para>
 /// <para>
 /// Receiving goes into the oldest posted buffers (<see cref="TryRecycleRxBuffer"/>) at the pool's
-/// <see cref="NetBufPool.DefaultHeadroom"/> (at least 4 bytes in when VLAN tags are restored: a
-/// restored tag's 4 bytes come out of the headroom, so a tagged frame starts 4 bytes earlier). A
-/// frame longer than the room after that offset (the kernel flags it <c>MSG_TRUNC</c>), shorter than
-/// an Ethernet header, or outgoing is dropped and counted in <see cref="RxDropped"/>, and so is one
-/// whose VLAN metadata did not fit (<c>MSG_CTRUNC</c>, not expected: a tag must not be lost
-/// silently); its buffer stays posted. Transmission is synchronous: a sent
+/// <see cref="NetBufPool.DefaultHeadroom"/>. A restored VLAN tag's 4 bytes come out of the headroom
+/// (the frame then starts 4 bytes earlier; 12 bytes move); with less than 4 bytes of headroom the
+/// frame's payload moves 4 bytes up instead (a copy), and a tagged frame that would then not fit the
+/// buffer is dropped. A frame longer than the room after the headroom (the kernel flags it
+/// <c>MSG_TRUNC</c>), shorter than an Ethernet header, or outgoing is dropped and counted in
+/// <see cref="RxDropped"/>, and so is one whose VLAN metadata did not fit (<c>MSG_CTRUNC</c>, not
+/// expected: a tag must not be lost silently); its buffer stays posted. Transmission is synchronous: a sent
 /// buffer waits in the transmit queue until <see cref="RecycleTxBuffers"/>.
 /// </para>
 /// <para>
@@ -122,8 +123,7 @@ public sealed unsafe class AfPacketDriver : INetDriver
         (_pool, _device, _posted, _sent) = (pool, _queues.Device, _queues.Posted, _queues.Sent);
         _restoreVlanTags = restoreVlanTags;
 
-        // A restored tag takes 4 bytes of headroom; a pool with less gets them at the buffer's start.
-        _rxOffset = restoreVlanTags ? Math.Min(Math.Max(pool.DefaultHeadroom, LinuxConstants.VlanTagLength), pool.BufferLength) : pool.DefaultHeadroom;
+        _rxOffset = pool.DefaultHeadroom;
         _rxRoom = pool.BufferLength - _rxOffset;
         _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength + LinuxConstants.VlanTagLength;
         _batchSize = options.BatchSize;
@@ -367,8 +367,12 @@ public sealed unsafe class AfPacketDriver : INetDriver
                 {
                     NetBufPtr posted = _posted.Dequeue();
                     int length = (int)_messages[i].Length;
-                    if ((_messages[i].Header.Flags & (LinuxConstants.MSG_TRUNC | LinuxConstants.MSG_CTRUNC)) != 0 || length < LinuxConstants.EthernetHeaderLength ||
-                        _addresses[i].PacketType == LinuxConstants.PACKET_OUTGOING)
+                    bool unusable = (_messages[i].Header.Flags & (LinuxConstants.MSG_TRUNC | LinuxConstants.MSG_CTRUNC)) != 0 ||
+                        length < LinuxConstants.EthernetHeaderLength || _addresses[i].PacketType == LinuxConstants.PACKET_OUTGOING;
+                    ushort tpid = 0;
+                    ushort tci = 0;
+                    bool tagged = !unusable && _restoreVlanTags && TryGetRemovedTag(i, out tpid, out tci);
+                    if (unusable || (tagged && !FitsWithTag(length)))
                     {
                         // Dropped: the buffer goes back to the end of the posted queue (a place is free: one was just taken).
                         _ = _posted.TryEnqueue(posted);
@@ -377,7 +381,7 @@ public sealed unsafe class AfPacketDriver : INetDriver
                         continue;
                     }
 
-                    destination[taken++] = _restoreVlanTags && TryGetRemovedTag(i, out ushort tpid, out ushort tci)
+                    destination[taken++] = tagged
                         ? RestoreTag(posted, length, tpid, tci)
                         : _pool.FromBufPtr(posted, _rxOffset, length).IntoBufPtr();
                     _rxFrames++;
@@ -551,14 +555,31 @@ public sealed unsafe class AfPacketDriver : INetDriver
         return VlanAuxData.TryRead(new ReadOnlySpan<byte>(_control + (message * ControlSpace), written), out tpid, out tci);
     }
 
-    /// <summary>Puts a VLAN tag back into a received frame (<see cref="VlanAuxData.Insert"/>): it then starts 4 bytes earlier.</summary>
+    /// <summary>Whether a received frame of <paramref name="length"/> bytes still fits its buffer with its tag back:
+    /// always with 4 bytes of headroom, otherwise when 4 bytes are left after it.</summary>
+    private bool FitsWithTag(int length) =>
+        _rxOffset >= LinuxConstants.VlanTagLength || length + LinuxConstants.VlanTagLength <= _rxRoom;
+
+    /// <summary>
+    /// Puts a VLAN tag back into a received frame: into the headroom (<see cref="VlanAuxData.Insert"/>,
+    /// the frame then starts 4 bytes earlier) or, with less than 4 bytes of headroom, by moving the
+    /// payload up (<see cref="VlanAuxData.InsertMovingPayload"/>); the caller checked it fits (<see cref="FitsWithTag"/>).
+    /// </summary>
     private NetBufPtr RestoreTag(NetBufPtr posted, int length, ushort tpid, ushort tci)
     {
-        // Sound: the frame lies at _rxOffset >= 4 (room was left for the tag) in a buffer lent to this
-        // driver, and the caller checked it is at least an Ethernet header long.
-        int start = _rxOffset - LinuxConstants.VlanTagLength;
-        VlanAuxData.Insert(new Span<byte>((byte*)posted.BufferAddress + start, length + LinuxConstants.VlanTagLength), tpid, tci);
-        return _pool.FromBufPtr(posted, start, length + LinuxConstants.VlanTagLength).IntoBufPtr();
+        // Sound: the frame lies at _rxOffset in a buffer lent to this driver and is at least an Ethernet
+        // header long (checked by the caller); the 4 bytes the tag needs are either before it
+        // (_rxOffset >= 4) or after it (length + 4 <= _rxRoom, checked by FitsWithTag).
+        int total = length + LinuxConstants.VlanTagLength;
+        if (_rxOffset >= LinuxConstants.VlanTagLength)
+        {
+            int start = _rxOffset - LinuxConstants.VlanTagLength;
+            VlanAuxData.Insert(new Span<byte>((byte*)posted.BufferAddress + start, total), tpid, tci);
+            return _pool.FromBufPtr(posted, start, total).IntoBufPtr();
+        }
+
+        VlanAuxData.InsertMovingPayload(new Span<byte>((byte*)posted.BufferAddress + _rxOffset, total), tpid, tci);
+        return _pool.FromBufPtr(posted, _rxOffset, total).IntoBufPtr();
     }
 
     /// <summary>Whether a failed send may simply be repeated (EINTR); false for "no room now" (EAGAIN, ENOBUFS); throws otherwise.</summary>

@@ -28,8 +28,9 @@ public sealed class AfPacketDriverOptions
     /// moves a received frame's outer VLAN tag into packet metadata before a packet socket sees it;
     /// with this set (the default) the socket asks for that metadata (<c>PACKET_AUXDATA</c>) and the
     /// driver puts the tag back between the source address and the EtherType, in the buffer's headroom
-    /// (12 bytes move, the payload stays where the kernel wrote it), so frames arrive as they were on
-    /// the wire, as from <see cref="TapDriver"/>. <see langword="false"/>: frames arrive untagged and the
+    /// (12 bytes move, the payload stays where the kernel wrote it; a pool with less than 4 bytes of
+    /// headroom gets the payload moved up instead, and a tagged frame that then does not fit is
+    /// dropped), so frames arrive as they were on the wire, as from <see cref="TapDriver"/>. <see langword="false"/>: frames arrive untagged and the
     /// VLAN is not known.
     /// </summary>
     public bool RestoreVlanTags { get; init; } = true;

@@ -68,4 +68,20 @@ internal static class VlanAuxData
         BinaryPrimitives.WriteUInt16BigEndian(frameWithRoom[12..], tpid);
         BinaryPrimitives.WriteUInt16BigEndian(frameWithRoom[14..], tci);
     }
+
+    /// <summary>
+    /// Puts a tag back into a frame that starts at <paramref name="frameWithTail"/>'s start and is 4 bytes
+    /// shorter than it, for a buffer without 4 bytes of headroom: everything after the two addresses
+    /// moves 4 bytes toward the end (a copy of the frame) and the tag goes before the EtherType.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="frameWithTail"/> is shorter than an Ethernet header and the tag.</exception>
+    internal static void InsertMovingPayload(Span<byte> frameWithTail, ushort tpid, ushort tci)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(frameWithTail.Length, LinuxConstants.VlanTagLength + LinuxConstants.EthernetHeaderLength, nameof(frameWithTail));
+
+        // Span.CopyTo moves overlapping ranges as memmove does.
+        frameWithTail[12..^LinuxConstants.VlanTagLength].CopyTo(frameWithTail[(12 + LinuxConstants.VlanTagLength)..]);
+        BinaryPrimitives.WriteUInt16BigEndian(frameWithTail[12..], tpid);
+        BinaryPrimitives.WriteUInt16BigEndian(frameWithTail[14..], tci);
+    }
 }
