@@ -97,10 +97,9 @@ public sealed class AfPacketVlanTests
         // untagged frames keep all 2048 bytes (a review found them cut to 2044 when the driver kept 4 bytes free).
         using var pool = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 0, Name = "vlan-no-headroom" });
         using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name });
-        _ns.IpIn("link", "set", SenderEnd, "mtu", "4000");
-        _ns.IpIn("link", "set", DriverEnd, "mtu", "4000");
-        using var bigPool = new NetBufPool(16, 4096, new NetBufPoolOptions { Name = "vlan-big-sender" });
-        using var bigSender = new AfPacketDriver(bigPool, SenderEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name });
+        (NetBufPool bigPool, AfPacketDriver bigSender) = JumboSender();
+        using var ownsPool = bigPool;
+        using var ownsSender = bigSender;
         DriverHarness.Post(driver, 8);
 
         byte[] tagged = Frame(1, 300, (0x8100, 42), null);
@@ -124,14 +123,7 @@ public sealed class AfPacketVlanTests
 
         // 2052 with a tag: 2048 reach the socket (no truncation) but do not fit with the tag: dropped and counted.
         DriverHarness.Send(bigSender, Frame(4, 2052 - 18, (0x8100, 7), null));
-        var clock = Stopwatch.StartNew();
-        while (driver.RxDropped == 0 && clock.Elapsed < DriverHarness.ReplyTimeout)
-        {
-            _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
-            Assert.That(driver.TryReceive(out _), Is.False, "a frame that does not fit with its tag is not handed out");
-        }
-
-        Assert.That(driver.RxDropped, Is.EqualTo(1));
+        AssertDroppedOnce(driver);
         Assert.That(pool.InUse, Is.EqualTo(driver.HeldBuffers), "the dropped frame's buffer stayed posted");
     }
 
@@ -142,10 +134,9 @@ public sealed class AfPacketVlanTests
         // bytes and fits exactly once its tag is back in the headroom; one byte more is truncated and dropped.
         using var pool = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 64, Name = "vlan-full" });
         using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name });
-        _ns.IpIn("link", "set", SenderEnd, "mtu", "4000");
-        _ns.IpIn("link", "set", DriverEnd, "mtu", "4000");
-        using var bigPool = new NetBufPool(16, 4096, new NetBufPoolOptions { Name = "vlan-big-sender" });
-        using var bigSender = new AfPacketDriver(bigPool, SenderEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name });
+        (NetBufPool bigPool, AfPacketDriver bigSender) = JumboSender();
+        using var ownsPool = bigPool;
+        using var ownsSender = bigSender;
         DriverHarness.Post(driver, 4);
 
         byte[] exact = Frame(1, 1988 - 18, (0x8100, 7), null);
@@ -156,14 +147,7 @@ public sealed class AfPacketVlanTests
         Assert.That(offset, Is.EqualTo(60));
 
         DriverHarness.Send(bigSender, Frame(2, 1989 - 18, (0x8100, 7), null));
-        var clock = Stopwatch.StartNew();
-        while (driver.RxDropped == 0 && clock.Elapsed < DriverHarness.ReplyTimeout)
-        {
-            _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
-            Assert.That(driver.TryReceive(out _), Is.False, "a truncated frame is not handed out");
-        }
-
-        Assert.That(driver.RxDropped, Is.EqualTo(1));
+        AssertDroppedOnce(driver);
         Assert.That(pool.InUse, Is.EqualTo(driver.HeldBuffers));
     }
 
@@ -207,6 +191,28 @@ public sealed class AfPacketVlanTests
         Assert.That(received, Is.EqualTo(sent), "every frame, in order, byte for byte");
         Assert.That(driver.RxDropped, Is.Zero);
         Assert.That(pool.InUse, Is.EqualTo(driver.HeldBuffers));
+    }
+
+    /// <summary>Jumbo MTU on both ends and a sender whose buffers take frames larger than the receiver's.</summary>
+    private (NetBufPool Pool, AfPacketDriver Sender) JumboSender()
+    {
+        _ns.IpIn("link", "set", SenderEnd, "mtu", "4000");
+        _ns.IpIn("link", "set", DriverEnd, "mtu", "4000");
+        var pool = new NetBufPool(16, 4096, new NetBufPoolOptions { Name = "vlan-big-sender" });
+        return (pool, new AfPacketDriver(pool, SenderEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name }));
+    }
+
+    /// <summary>Waits for the one frame sent last to be dropped and counted, and checks it is never handed out.</summary>
+    private static void AssertDroppedOnce(AfPacketDriver driver)
+    {
+        var clock = Stopwatch.StartNew();
+        while (driver.RxDropped == 0 && clock.Elapsed < DriverHarness.ReplyTimeout)
+        {
+            _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
+            Assert.That(driver.TryReceive(out _), Is.False, "a dropped frame is not handed out");
+        }
+
+        Assert.That(driver.RxDropped, Is.EqualTo(1));
     }
 
     /// <summary>A frame to the driver's end: an optional outer and inner tag, the experimental
