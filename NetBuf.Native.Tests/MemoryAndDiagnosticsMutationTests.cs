@@ -178,6 +178,8 @@ public sealed class MemoryAndDiagnosticsMutationTests
 
         NetBufDiagnostic outstanding = pool.GetOutstandingBuffers().Single();
         Assert.That(outstanding.BufferIndex, Is.EqualTo(leak.Index));
+        Assert.That(outstanding.Kind, Is.EqualTo(NetBufDiagnosticKind.Leak));
+        Assert.That(outstanding.Offset, Is.EqualTo(-1), "documented: -1 for a leak, in the diagnostic mode too");
         Assert.That(outstanding.AllocatedAt, Does.Contain(nameof(AllocateTheLeak)));
         Assert.That(pool.Available, Is.EqualTo(7));
         leak.Dispose();

@@ -88,6 +88,22 @@ public sealed class PoolMessagesAndToStringTests
     }
 
     [Test]
+    public void A_forged_pointer_just_past_the_block_is_reported_as_outside_it()
+    {
+        // The first address after the last buffer: outside the block, by one byte (a mutation-run gap).
+        using var pool = new NetBufPool(4, 2048, new NetBufPoolOptions { Name = "mine", ThreadCacheSize = 0 });
+        NetBufPtr real = pool.Alloc().IntoBufPtr();
+        var forged = new NetBufPtr(pool.BlockAddress + (nint)pool.BlockLength, real.BufferIndex, real.Token, 0);
+        var ex = Assert.Throws<ArgumentException>(() => pool.FromBufPtr(forged).Dispose());
+        Assert.That(ex!.Message, Does.Contain("outside this pool's block"));
+
+        var last = new NetBufPtr(pool.BlockAddress + (nint)pool.BlockLength - pool.BufferStride, real.BufferIndex, real.Token, 0);
+        ex = Assert.Throws<ArgumentException>(() => pool.FromBufPtr(last).Dispose());
+        Assert.That(ex!.Message, Does.Contain("does not match one of this pool's lendings"), "the last buffer's address lies inside");
+        pool.FromBufPtr(real).Dispose();
+    }
+
+    [Test]
     public void ToString_gives_name_shape_and_available_count_and_says_when_disposed()
     {
         var pool = new NetBufPool(4, 2048, new NetBufPoolOptions { Name = "tx", ThreadCacheSize = 0 });
