@@ -84,6 +84,16 @@ internal sealed unsafe class DeviceHandle
     /// <summary>Ends a call marked by <see cref="Enter"/>.</summary>
     internal void Exit() => Interlocked.Decrement(ref _users);
 
+    /// <summary>Throws the exception of a disposed driver once <see cref="Close"/> has run.</summary>
+    /// <exception cref="NetDriverException">Closed (BadState).</exception>
+    internal void ThrowIfClosed()
+    {
+        if (IsClosed)
+        {
+            ThrowClosed();
+        }
+    }
+
     /// <summary>Throws the exception of a disposed driver.</summary>
     /// <exception cref="NetDriverException">Always (BadState).</exception>
     internal void ThrowClosed() =>

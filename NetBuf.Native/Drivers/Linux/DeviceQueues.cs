@@ -94,10 +94,7 @@ internal sealed class DeviceQueues
     /// <exception cref="NetDriverException">Closed (BadState), the size does not fit, or the pool is empty.</exception>
     internal NetBufPtr AllocTx(int size)
     {
-        if (Device.IsClosed)
-        {
-            Device.ThrowClosed();
-        }
+        Device.ThrowIfClosed();
 
         return FrameChecks.AllocTx(Pool, size);
     }
@@ -107,10 +104,7 @@ internal sealed class DeviceQueues
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
     internal bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (Device.IsClosed)
-        {
-            Device.ThrowClosed();
-        }
+        Device.ThrowIfClosed();
 
         return Posted.Count > 0 && Device.Wait(LinuxConstants.POLLIN, timeout, cancellationToken);
     }
@@ -120,10 +114,7 @@ internal sealed class DeviceQueues
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
     internal bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (Device.IsClosed)
-        {
-            Device.ThrowClosed();
-        }
+        Device.ThrowIfClosed();
 
         return Sent.Count < Sent.Capacity && Device.Wait(LinuxConstants.POLLOUT, timeout, cancellationToken);
     }

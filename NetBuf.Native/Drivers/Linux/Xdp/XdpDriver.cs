@@ -485,10 +485,7 @@ public sealed unsafe class XdpDriver : INetDriver
     /// <inheritdoc/>
     public NetBufPtr AllocTxBuffer(int size)
     {
-        if (_device.IsClosed)
-        {
-            _device.ThrowClosed();
-        }
+        _device.ThrowIfClosed();
 
         return FrameChecks.AllocTx(_pool, size);
     }
@@ -502,10 +499,7 @@ public sealed unsafe class XdpDriver : INetDriver
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
     public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        if (_device.IsClosed)
-        {
-            _device.ThrowClosed();
-        }
+        _device.ThrowIfClosed();
 
         if (CanReceive)
         {
@@ -533,10 +527,7 @@ public sealed unsafe class XdpDriver : INetDriver
         long start = Environment.TickCount64;
         while (true)
         {
-            if (_device.IsClosed)
-            {
-                _device.ThrowClosed();
-            }
+            _device.ThrowIfClosed();
 
             if (_inFlight < TxQueueSize || HasCompletions())
             {
