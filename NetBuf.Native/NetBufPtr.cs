@@ -63,6 +63,9 @@ public readonly unsafe struct NetBufPtr : IEquatable<NetBufPtr>
     /// <summary>The state word the buffer was lent with, salted by its pool.</summary>
     internal ulong Token => _token;
 
+    /// <summary>The region word the buffer was lent with.</summary>
+    internal ulong Regions => _regions;
+
     /// <summary>The header's offset in the buffer (the headroom).</summary>
     private int Offset => Internal.RegionWord.Offset(_regions);
 

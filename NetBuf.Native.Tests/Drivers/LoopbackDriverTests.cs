@@ -159,7 +159,7 @@ public sealed class LoopbackDriverTests
         {
             var ex = Assert.Throws<NetDriverException>(() => driver.TryTransmit(bad));
             Assert.That(ex!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
-            Assert.That(ex.Message, Does.Contain("not a buffer lent by loop-test"));
+            Assert.That(ex.Message, Does.Contain("not a current lending of loop-test"));
             Assert.That(Assert.Throws<NetDriverException>(() => driver.TryRecycleRxBuffer(bad))!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
             Assert.That(Assert.Throws<NetDriverException>(() => driver.TransmitBatch([bad]))!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         }

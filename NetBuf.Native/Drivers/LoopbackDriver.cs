@@ -1,5 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
 using NetBufNative.Wire;
 
 namespace NetBufNative.Drivers;
@@ -13,25 +11,26 @@ namespace NetBufNative.Drivers;
 /// <para>
 /// It behaves like a NIC with descriptor rings, copying nothing: a transmitted frame's buffer moves
 /// to the receiving end's queue of received frames, and one of the empty buffers that end posted
-/// with <see cref="TryRecycleRxBuffer"/> moves the other way, into the sender's queue of sent
-/// buffers (returned to the pool by <see cref="RecycleTxBuffers"/>). So every end holds as many
+/// with <see cref="NetDriver.TryRecycleRxBuffer"/> moves the other way, into the sender's queue of sent
+/// buffers (returned to the pool by <see cref="NetDriver.RecycleTxBuffers"/>). So every end holds as many
 /// buffers as it was given, as with real hardware. A frame that finds no posted buffer at the
-/// receiving end is dropped (counted in <see cref="RxDropped"/> of that end) and its buffer
+/// receiving end is dropped (counted in <see cref="NetDriver.RxDropped"/> of that end) and its buffer
 /// completes at once.
 /// </para>
 /// <para>
 /// Queues are bounded lock-free rings: at most <see cref="RxQueueSize"/> posted empty buffers, at
 /// most as many received frames waiting to be taken (a frame that finds that queue full is dropped
-/// too), and at most <see cref="TxQueueSize"/> sent buffers awaiting <see cref="RecycleTxBuffers"/>.
+/// too), and at most <see cref="TxQueueSize"/> sent buffers awaiting <see cref="NetDriver.RecycleTxBuffers"/>.
 /// Transmission completes at once.
 /// </para>
 /// <para>
 /// Thread safety: each end is used by one thread at a time; the two ends of a pair may be used by
-/// two threads at once. <see cref="Dispose"/> must not run while this end or its peer is in use on
-/// another thread: stop the traffic first. Disposing one end makes the other drop what it sends.
+/// two threads at once. <see cref="NetDriver.Dispose"/> may run while this end is in a call on another thread (it
+/// waits for the call to leave and ends a wait), but not while the peer transmits on another thread: stop the
+/// traffic first. Disposing one end makes the other drop what it sends.
 /// </para>
 /// </remarks>
-public sealed class LoopbackDriver : INetDriver
+public sealed class LoopbackDriver : NetDriver
 {
     /// <summary>Queue size when none is given: 256 buffers each way, a common NIC ring size.</summary>
     public const int DefaultQueueSize = 256;
@@ -42,20 +41,18 @@ public sealed class LoopbackDriver : INetDriver
 
     private static int s_lastNumber;
 
-    private readonly NetBufPool _pool;
     private readonly PointerRing _posted;
     private readonly PointerRing _received;
     private readonly PointerRing _completed;
+
+    // Never disposed: a peer's transmit may set it while this end is being disposed (it has no kernel
+    // handle unless a wait blocked, and then its finalizer closes that).
     private readonly ManualResetEventSlim _frameArrived = new(false);
 
     /// <summary>Waits that slept a whole slice although a frame had arrived (the receiving thread's own count).</summary>
     private long _missedWakeups;
     private LoopbackDriver _peer;
     private int _waiting;
-    private int _disposed;
-    private long _rxFrames;
-    private long _txFrames;
-    private long _rxDropped;
 
     /// <summary>Creates a driver looped to itself: what it transmits, it receives.</summary>
     /// <param name="pool">The pool of every buffer it handles.</param>
@@ -64,12 +61,11 @@ public sealed class LoopbackDriver : INetDriver
     /// <exception cref="ArgumentNullException"><paramref name="pool"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="queueSize"/> is out of range.</exception>
     public LoopbackDriver(NetBufPool pool, int queueSize = DefaultQueueSize, MacAddress? macAddress = null)
+        : base(pool)
     {
-        ArgumentNullException.ThrowIfNull(pool);
         ArgumentOutOfRangeException.ThrowIfLessThan(queueSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(queueSize, 1 << 16);
         int number = Interlocked.Increment(ref s_lastNumber);
-        _pool = pool;
         _posted = new PointerRing(queueSize);
         _received = new PointerRing(queueSize);
         _completed = new PointerRing(queueSize);
@@ -83,45 +79,32 @@ public sealed class LoopbackDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    public string DeviceName { get; }
+    public override string DeviceName { get; }
+
+    /// <summary>The address this end sends from (its own; a locally administered one unless given).</summary>
+    public override MacAddress MacAddress { get; }
 
     /// <inheritdoc/>
-    public DeviceType DeviceType => DeviceType.Net;
+    public override int RxQueueSize { get; }
 
     /// <inheritdoc/>
-    public MacAddress MacAddress { get; }
-
-    /// <inheritdoc/>
-    public NetBufPool Pool => _pool;
-
-    /// <inheritdoc/>
-    public bool CanTransmit => !IsDisposed && _completed.Count < TxQueueSize;
-
-    /// <inheritdoc/>
-    public bool CanReceive => !IsDisposed && _received.Count > 0;
-
-    /// <inheritdoc/>
-    public int RxQueueSize { get; }
-
-    /// <inheritdoc/>
-    public int TxQueueSize { get; }
+    public override int TxQueueSize { get; }
 
     /// <summary>The other end of the cable (this driver itself when looped to itself).</summary>
     public LoopbackDriver Peer => _peer;
 
-    /// <summary>Frames received (taken by <see cref="TryReceive"/> or <see cref="ReceiveBatch"/>).</summary>
-    public long RxFrames => Volatile.Read(ref _rxFrames);
+    /// <inheritdoc/>
+    /// <remarks>Here: posted empty ones, received frames not taken, sent ones not recycled.</remarks>
+    public override int HeldBuffers => _posted.Count + _received.Count + _completed.Count;
 
-    /// <summary>Frames transmitted (accepted by <see cref="TryTransmit"/> or <see cref="TransmitBatch"/>), delivered or dropped.</summary>
-    public long TxFrames => Volatile.Read(ref _txFrames);
+    /// <summary>Waits that slept a whole slice although a frame had arrived: a transmitter missed the waiter (tests read it).</summary>
+    internal long MissedWakeups => Volatile.Read(ref _missedWakeups);
 
-    /// <summary>Frames sent to this end that found no posted receive buffer (or found it disposed) and were dropped.</summary>
-    public long RxDropped => Volatile.Read(ref _rxDropped);
+    /// <inheritdoc/>
+    protected override int RxRoom => _posted.Capacity - _posted.Count;
 
-    /// <summary>Buffers this end holds now: posted empty ones, received frames not taken, sent ones not recycled.</summary>
-    public int HeldBuffers => _posted.Count + _received.Count + _completed.Count;
-
-    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+    /// <inheritdoc/>
+    protected override int TxRoom => TxQueueSize - _completed.Count;
 
     /// <summary>Creates two linked drivers over one pool: what either transmits, the other receives.</summary>
     /// <param name="pool">The pool of every buffer both ends handle (buffers move between them without a copy).</param>
@@ -139,126 +122,52 @@ public sealed class LoopbackDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer)
+    protected override void PostRxBurst(ReadOnlySpan<NetBufPtr> buffers)
     {
-        ThrowIfDisposed();
-        CheckOwnership(rxBuffer);
-        return _posted.TryEnqueue(rxBuffer);
+        foreach (NetBufPtr buffer in buffers)
+        {
+            // Room was checked (RxRoom) and only this thread adds to the ring.
+            _ = _posted.TryEnqueue(buffer);
+        }
     }
 
     /// <inheritdoc/>
-    [SkipLocalsInit]
-    public int RecycleTxBuffers()
+    protected override int ReceiveBurst(Span<NetBufPtr> destination)
     {
-        ThrowIfDisposed();
-        Span<NetBufPtr> batch = stackalloc NetBufPtr[32];
-        int recycled = 0;
-        int count;
-        while ((count = _completed.DequeueBatch(batch)) > 0)
-        {
-            _pool.FreeBulk(batch[..count]);
-            recycled += count;
-        }
-
-        return recycled;
-    }
-
-    /// <inheritdoc/>
-    public bool TryTransmit(NetBufPtr txBuffer)
-    {
-        ThrowIfDisposed();
-        CheckOwnership(txBuffer);
-        if (_completed.Count >= TxQueueSize)
-        {
-            return false;
-        }
-
-        if (Deliver(txBuffer))
-        {
-            WakePeer();
-        }
-
-        return true;
-    }
-
-    /// <inheritdoc/>
-    public int TransmitBatch(ReadOnlySpan<NetBufPtr> txBuffers)
-    {
-        ThrowIfDisposed();
-        int room = TxQueueSize - _completed.Count;
-        int count = Math.Min(room, txBuffers.Length);
-
-        // Every buffer is checked before any is taken: on an exception, nothing was taken.
+        int count = _received.DequeueBatch(destination);
         for (int i = 0; i < count; i++)
         {
-            CheckOwnership(txBuffers[i]);
+            destination[i] = HandBack(destination[i]);
         }
 
+        return count;
+    }
+
+    /// <inheritdoc/>
+    protected override void TransmitBurst(ReadOnlySpan<NetBufPtr> frames)
+    {
         bool delivered = false;
-        for (int i = 0; i < count; i++)
+        foreach (NetBufPtr frame in frames)
         {
-            delivered |= Deliver(txBuffers[i]);
+            delivered |= Deliver(frame);
         }
 
         if (delivered)
         {
             WakePeer();
         }
-
-        return count;
     }
 
     /// <inheritdoc/>
-    public bool TryReceive(out NetBufPtr rxBuffer)
-    {
-        ThrowIfDisposed();
-        if (_received.TryDequeue(out rxBuffer))
-        {
-            _rxFrames++;
-            return true;
-        }
-
-        return false;
-    }
+    protected override int TakeCompleted(Span<NetBufPtr> destination) => _completed.DequeueBatch(destination);
 
     /// <inheritdoc/>
-    public int ReceiveBatch(Span<NetBufPtr> destination)
-    {
-        ThrowIfDisposed();
-        int count = _received.DequeueBatch(destination);
-        _rxFrames += count;
-        return count;
-    }
+    protected override bool HasReceived() => _received.Count > 0;
 
     /// <inheritdoc/>
-    public NetBufPtr AllocTxBuffer(int size)
+    protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
-        int room = _pool.BufferLength - _pool.DefaultHeadroom;
-        if ((uint)size > (uint)room)
-        {
-            throw new NetDriverException(
-                NetDriverErrorKind.InvalidParam,
-                $"A frame of {size} bytes does not fit a buffer of {_pool.Name} ({room} bytes after its headroom of {_pool.DefaultHeadroom}).");
-        }
-
-        if (!_pool.TryAlloc(out NetBuf buffer))
-        {
-            throw new NetDriverException(NetDriverErrorKind.NoMemory, $"{_pool.Name} has no free buffer for a frame to transmit.");
-        }
-
-        buffer.SetPacketLength(size);
-        return buffer.IntoBufPtr();
-    }
-
-    /// <summary>Waits that slept a whole slice although a frame had arrived: a transmitter missed the waiter (tests read it).</summary>
-    internal long MissedWakeups => Volatile.Read(ref _missedWakeups);
-
-    /// <inheritdoc/>
-    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        ThrowIfDisposed();
-        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
         Volatile.Write(ref _waiting, 1);
         try
         {
@@ -272,6 +181,11 @@ public sealed class LoopbackDriver : INetDriver
                 if (_received.Count > 0)
                 {
                     return true;
+                }
+
+                if (IsDisposed)
+                {
+                    ThrowDisposed();
                 }
 
                 long remaining = deadline - Environment.TickCount64;
@@ -296,50 +210,48 @@ public sealed class LoopbackDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    /// <remarks>Transmission completes at once here, so room comes back only through <see cref="RecycleTxBuffers"/>
+    /// <remarks>Transmission completes at once here, so room comes back only through <see cref="NetDriver.RecycleTxBuffers"/>
     /// on this end's own thread: this returns at once, telling whether there is room now.</remarks>
-    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default)
+    protected override bool WaitForTransmitCore(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        return CanTransmit;
-    }
-
-    /// <summary>Returns every buffer this end holds (posted, received, sent) to the pool. Calling it again does nothing.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        FreeAll(_posted);
-        FreeAll(_received);
-        FreeAll(_completed);
-        _frameArrived.Dispose();
+        return TxRoom > 0;
     }
 
     /// <inheritdoc/>
-    public override string ToString() =>
-        $"{DeviceName} ({MacAddress}) over {_pool.Name}: {RxFrames} received, {TxFrames} sent, {RxDropped} dropped";
+    protected override void OnDisposing() => _frameArrived.Set();
+
+    /// <inheritdoc/>
+    protected override void CloseDevice()
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override int TakeHeld(Span<NetBufPtr> destination)
+    {
+        int count = _posted.DequeueBatch(destination);
+        count += _received.DequeueBatch(destination[count..]);
+        count += _completed.DequeueBatch(destination[count..]);
+        return count;
+    }
 
     /// <summary>Moves a frame to the peer, swapping one of its posted buffers back, or drops it.</summary>
     /// <returns>Whether the frame reached the peer's receive queue (the caller then wakes it: <see cref="WakePeer"/>).</returns>
     private bool Deliver(NetBufPtr frame)
     {
-        _txFrames++;
         LoopbackDriver peer = _peer;
+
         // This thread is the only producer of the peer's received ring, so room seen here stays.
         if (!peer.IsDisposed && peer._received.Count < peer.RxQueueSize && peer._posted.TryDequeue(out NetBufPtr empty))
         {
             // Both enqueues succeed: room in the received ring was checked above, and the sent
-            // ring's room by the caller.
+            // ring's room by the core (TxRoom).
             _ = peer._received.TryEnqueue(frame);
             _ = _completed.TryEnqueue(empty);
             return true;
         }
 
-        Interlocked.Increment(ref peer._rxDropped);
+        peer.CountRxDropped();
         _ = _completed.TryEnqueue(frame);
         return false;
     }
@@ -361,42 +273,9 @@ public sealed class LoopbackDriver : INetDriver
         }
 
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref peer._waiting) != 0 && !peer.IsDisposed)
+        if (Volatile.Read(ref peer._waiting) != 0)
         {
             peer._frameArrived.Set();
-        }
-    }
-
-    private void CheckOwnership(NetBufPtr buffer)
-    {
-        if (!_pool.IsLent(buffer))
-        {
-            ThrowNotOurs(buffer);
-        }
-    }
-
-    [DoesNotReturn]
-    private void ThrowNotOurs(NetBufPtr buffer) =>
-        throw new NetDriverException(
-            NetDriverErrorKind.InvalidParam,
-            $"{buffer} is not a buffer lent by {_pool.Name}, the pool of {DeviceName} (null, of another pool, restored already or stale); nothing was taken.");
-
-    private void ThrowIfDisposed()
-    {
-        if (IsDisposed)
-        {
-            throw new NetDriverException(NetDriverErrorKind.BadState, $"{DeviceName} is disposed.");
-        }
-    }
-
-    [SkipLocalsInit]
-    private void FreeAll(PointerRing ring)
-    {
-        Span<NetBufPtr> batch = stackalloc NetBufPtr[32];
-        int count;
-        while ((count = ring.DequeueBatch(batch)) > 0)
-        {
-            _pool.FreeBulk(batch[..count]);
         }
     }
 }

@@ -1,0 +1,732 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using NetBufNative.Wire;
+
+namespace NetBufNative.Drivers;
+
+/// <summary>
+/// The core every driver of this library builds on, as DPDK's ethdev layer is for its drivers: it
+/// implements <see cref="INetDriver"/>'s contract once, and a driver writes only its device's burst
+/// functions (post receive buffers, receive, transmit, take completed transmissions) and its waits.
+/// </summary>
+/// <remarks>
+/// <para>
+/// What the core does for every driver:
+/// </para>
+/// <list type="bullet">
+/// <item><b>The hand-over checked by the pool.</b> A buffer the driver accepts (<see cref="TryRecycleRxBuffer"/>,
+/// <see cref="RecycleRxBuffers"/>, <see cref="TryTransmit"/>, <see cref="TransmitBatch"/>) is handed over with
+/// <see cref="NetBufPool.TryHandOver(NetBufPtr, out NetBufPtr)"/>: the driver holds a new lending, and every copy the
+/// caller kept is stale at once, so a second post, a free, a restore or a transmit of a kept copy throws at the call
+/// that does it, with no table of the driver's. A buffer the driver gives back (a received frame) is handed over
+/// again (<see cref="TryHandBack"/>), so the caller's pointer is a lending the driver no longer holds.</item>
+/// <item><b>Validation, once.</b> Every pointer is checked before anything is taken; a frame to send must fit the
+/// device (<see cref="MaxFrameLength"/>, 4 bytes more for a VLAN-tagged frame).</item>
+/// <item><b>The partial-batch rule.</b> An exception means that nothing was taken; a device error met after something
+/// was taken ends the call with the count, and the next receive or transmit call throws it.</item>
+/// <item><b>Lifetime.</b> <see cref="Dispose"/> may run while another thread is in any member: it wakes waits, waits
+/// for calls in progress to leave, closes the device and returns every buffer the driver holds, skipping (and
+/// counting) any that is no longer its own; it never throws. Every member of a disposed driver throws
+/// <see cref="NetDriverErrorKind.BadState"/>, and so does <see cref="AllocTxBuffer"/> once the pool is disposed.</item>
+/// <item><b>Counters</b>: frames received and transmitted, frames dropped on receive and on transmit.</item>
+/// </list>
+/// <para>
+/// Thread safety: one thread at a time uses a driver (as a NIC queue), except <see cref="Dispose"/>, the counters and
+/// <see cref="HeldBuffers"/>, which any thread may use at any time.
+/// </para>
+/// </remarks>
+public abstract class NetDriver : INetDriver
+{
+    /// <summary>Pointers handed over per step on the stack: 64 (2 KiB), a large NIC burst; bigger batches go in steps.</summary>
+    private const int HandOverStep = 64;
+
+    private readonly NetBufPool _pool;
+    private ExceptionDispatchInfo? _pendingError;
+    private int _users;
+    private int _closed;
+    private long _rxFrames;
+    private long _txFrames;
+    private long _rxDropped;
+    private long _txDropped;
+    private long _notOwnedAtDispose;
+
+    /// <summary>Creates the core of a driver over <paramref name="pool"/>.</summary>
+    /// <param name="pool">The pool of every buffer the driver handles.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="pool"/> is null.</exception>
+    protected NetDriver(NetBufPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        _pool = pool;
+    }
+
+    /// <inheritdoc/>
+    public abstract string DeviceName { get; }
+
+    /// <inheritdoc/>
+    public DeviceType DeviceType => DeviceType.Net;
+
+    /// <inheritdoc/>
+    public abstract MacAddress MacAddress { get; }
+
+    /// <inheritdoc/>
+    public NetBufPool Pool => _pool;
+
+    /// <inheritdoc/>
+    public abstract int RxQueueSize { get; }
+
+    /// <inheritdoc/>
+    public abstract int TxQueueSize { get; }
+
+    /// <inheritdoc/>
+    public bool CanTransmit
+    {
+        get
+        {
+            if (!TryEnter())
+            {
+                return false;
+            }
+
+            try
+            {
+                return TxRoom > 0;
+            }
+            finally
+            {
+                Exit();
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool CanReceive
+    {
+        get
+        {
+            if (!TryEnter())
+            {
+                return false;
+            }
+
+            try
+            {
+                return HasReceived();
+            }
+            finally
+            {
+                Exit();
+            }
+        }
+    }
+
+    /// <summary>Frames received: handed to the caller by <see cref="TryReceive"/> or <see cref="ReceiveBatch"/>.</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long RxFrames => Volatile.Read(ref _rxFrames);
+
+    /// <summary>Frames transmitted: accepted by <see cref="TryTransmit"/> or <see cref="TransmitBatch"/> (including those later dropped, <see cref="TxDropped"/>).</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long TxFrames => Volatile.Read(ref _txFrames);
+
+    /// <summary>Frames that arrived and were dropped by the driver (too long or too short for a buffer, or no buffer posted); each driver's documentation lists its causes.</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long RxDropped => Volatile.Read(ref _rxDropped);
+
+    /// <summary>Frames accepted for transmission that the device then failed to send (it went down or away, or refused the frame); their buffers were recycled as sent.</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long TxDropped => Volatile.Read(ref _txDropped);
+
+    /// <summary>Pointers the driver held at its disposal that were no longer current lendings and were skipped (0 unless a device or a driver misbehaved).</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long NotOwnedAtDispose => Volatile.Read(ref _notOwnedAtDispose);
+
+    /// <summary>Buffers the driver holds now: posted for receiving, received and not yet taken, being sent or sent and not recycled (0 once disposed).</summary>
+    /// <remarks>Thread-safe; a snapshot.</remarks>
+    public abstract int HeldBuffers { get; }
+
+    /// <summary>Whether <see cref="Dispose"/> has begun.</summary>
+    protected bool IsDisposed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>How many more buffers the receive queue takes now; the core posts at most that many in one <see cref="PostRxBurst"/>.</summary>
+    /// <remarks>Called inside a call of the driver's thread.</remarks>
+    protected abstract int RxRoom { get; }
+
+    /// <summary>How many more frames the transmit queue takes now; the core gives at most that many to one <see cref="TransmitBurst"/>.</summary>
+    /// <remarks>Called inside a call of the driver's thread.</remarks>
+    protected abstract int TxRoom { get; }
+
+    /// <summary>The longest frame (header and packet) the device sends untagged; a VLAN-tagged frame may be 4 bytes longer. The buffer length by default.</summary>
+    protected virtual int MaxFrameLength => _pool.BufferLength;
+
+    /// <summary>The shortest frame the device sends: 0 by default, an Ethernet header on a real device.</summary>
+    protected virtual int MinFrameLength => 0;
+
+    /// <summary>The most frames one <see cref="ReceiveBurst"/> takes (its batch): the core calls it again only after a full burst.</summary>
+    protected virtual int ReceiveBurstSize => int.MaxValue;
+
+    /// <inheritdoc/>
+    /// <exception cref="NetDriverException">The buffer is not a current lending of <see cref="Pool"/>, e.g. posted or sent
+    /// already, or freed (<see cref="NetDriverErrorKind.InvalidParam"/>); the driver is disposed (BadState); the device failed.</exception>
+    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer) => RecycleRxBuffers(new ReadOnlySpan<NetBufPtr>(in rxBuffer)) == 1;
+
+    /// <summary>Gives the driver empty buffers to receive frames into, in order, as many as the receive queue takes.</summary>
+    /// <param name="rxBuffers">Buffers lent by <see cref="Pool"/>.</param>
+    /// <returns>How many were accepted: the first that many are the driver's (every copy the caller kept is stale); the rest are still the caller's.</returns>
+    /// <exception cref="NetDriverException">A buffer is not a current lending of <see cref="Pool"/> (InvalidParam), the driver is
+    /// disposed (BadState), or the device failed. An exception means that no buffer was taken.</exception>
+    [SkipLocalsInit]
+    public int RecycleRxBuffers(ReadOnlySpan<NetBufPtr> rxBuffers)
+    {
+        Enter();
+        try
+        {
+            int count = Math.Min(rxBuffers.Length, Math.Max(0, RxRoom));
+            for (int i = 0; i < count; i++)
+            {
+                CheckLent(rxBuffers[i]);
+            }
+
+            Span<NetBufPtr> mine = stackalloc NetBufPtr[Math.Min(count, HandOverStep)];
+            int done = 0;
+            while (done < count)
+            {
+                int wanted = Math.Min(count - done, HandOverStep);
+                int step = HandOver(rxBuffers.Slice(done, wanted), mine, done);
+                if (step == 0)
+                {
+                    break;
+                }
+
+                PostRxBurst(mine[..step]);
+                done += step;
+                if (step < wanted)
+                {
+                    break;
+                }
+            }
+
+            return done;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    public int RecycleTxBuffers()
+    {
+        Enter();
+        try
+        {
+            return RecycleCompleted();
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool TryTransmit(NetBufPtr txBuffer) => TransmitBatch(new ReadOnlySpan<NetBufPtr>(in txBuffer)) == 1;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Every pointer is checked (a current lending of <see cref="Pool"/>, a frame that fits the device) before any is
+    /// taken. A pointer listed twice is sent once: the call ends before its second place (or throws, if that is the
+    /// first), and a later transmit of it throws, since its copy went stale when the first was taken.
+    /// </remarks>
+    [SkipLocalsInit]
+    public int TransmitBatch(ReadOnlySpan<NetBufPtr> txBuffers)
+    {
+        Enter();
+        try
+        {
+            ThrowPendingError();
+            int count = Math.Min(txBuffers.Length, Math.Max(0, TxRoom));
+            for (int i = 0; i < count; i++)
+            {
+                CheckLent(txBuffers[i]);
+                CheckFrameLength(txBuffers[i]);
+            }
+
+            Span<NetBufPtr> mine = stackalloc NetBufPtr[Math.Min(count, HandOverStep)];
+            int done = 0;
+            while (done < count)
+            {
+                int wanted = Math.Min(count - done, HandOverStep);
+                int step = HandOver(txBuffers.Slice(done, wanted), mine, done);
+                if (step == 0)
+                {
+                    break;
+                }
+
+                _txFrames += step;
+                done += step;
+                try
+                {
+                    TransmitBurst(mine[..step]);
+                }
+                catch (NetDriverException error)
+                {
+                    // The burst owns every frame it was given, sent or dropped: report the count, and
+                    // let the next call meet the error.
+                    Defer(error);
+                    break;
+                }
+
+                if (step < wanted)
+                {
+                    break;
+                }
+            }
+
+            return done;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool TryReceive(out NetBufPtr rxBuffer)
+    {
+        rxBuffer = default;
+        return ReceiveBatch(new Span<NetBufPtr>(ref rxBuffer)) == 1;
+    }
+
+    /// <inheritdoc/>
+    public int ReceiveBatch(Span<NetBufPtr> destination)
+    {
+        Enter();
+        try
+        {
+            ThrowPendingError();
+            int taken = 0;
+            while (taken < destination.Length)
+            {
+                Span<NetBufPtr> burst = destination.Slice(taken, Math.Min(destination.Length - taken, ReceiveBurstSize));
+                int received;
+                try
+                {
+                    received = ReceiveBurst(burst);
+                }
+                catch (NetDriverException error) when (taken > 0)
+                {
+                    // Frames are already in the caller's span: return them, and let the next call meet
+                    // the error (an exception would leak them).
+                    Defer(error);
+                    break;
+                }
+
+                if (Internal.TestSwitches.Enabled && Internal.TestSwitches.ReceiveFailsAfterFrames > 0 && received > 0 &&
+                    taken + received >= Internal.TestSwitches.ReceiveFailsAfterFrames)
+                {
+                    // A device error after frames were taken, put in by a test: the rule above.
+                    taken += received;
+                    Defer(new NetDriverException(NetDriverErrorKind.Io, $"{DeviceName}: a receive failure put in by a test."));
+                    break;
+                }
+
+                taken += received;
+                if (received < burst.Length)
+                {
+                    break;
+                }
+            }
+
+            _rxFrames += taken;
+            return taken;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="NetDriverException">No buffer is free (NoMemory), <paramref name="size"/> does not fit a buffer after the pool's
+    /// headroom (InvalidParam), the driver is disposed or the pool is (BadState).</exception>
+    public NetBufPtr AllocTxBuffer(int size)
+    {
+        Enter();
+        try
+        {
+            int room = _pool.BufferLength - _pool.DefaultHeadroom;
+            if ((uint)size > (uint)room)
+            {
+                throw new NetDriverException(
+                    NetDriverErrorKind.InvalidParam,
+                    $"A frame of {size} bytes does not fit a buffer of {_pool.Name} ({room} bytes after its headroom of {_pool.DefaultHeadroom}).");
+            }
+
+            NetBuf buffer;
+            try
+            {
+                if (!_pool.TryAlloc(out buffer))
+                {
+                    throw new NetDriverException(NetDriverErrorKind.NoMemory, $"{_pool.Name} has no free buffer for a frame to transmit on {DeviceName}.");
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                throw new NetDriverException(NetDriverErrorKind.BadState, $"{_pool.Name}, the pool of {DeviceName}, is disposed: dispose the drivers before their pool.");
+            }
+
+            buffer.SetPacketLength(size);
+            return buffer.IntoBufPtr();
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
+    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        CheckTimeout(timeout);
+        Enter();
+        try
+        {
+            return _pendingError is not null || HasReceived() || WaitForReceiveCore(timeout, cancellationToken);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
+    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        CheckTimeout(timeout);
+        Enter();
+        try
+        {
+            return _pendingError is not null || WaitForTransmitCore(timeout, cancellationToken);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
+    /// Closes the device and returns every buffer the driver holds to the pool. Wakes a wait on another thread (which then
+    /// throws BadState) and waits for a call in progress to leave. Never throws; calling it again does nothing.
+    /// </summary>
+    /// <remarks>Thread-safe.</remarks>
+    [SkipLocalsInit]
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        GC.SuppressFinalize(this);
+        Quietly(OnDisposing);
+
+        // Calls in progress are non-blocking device calls, or waits that OnDisposing just woke, so this
+        // is short; yield rather than spin, the other thread may need this very core.
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _users) != 0)
+        {
+            spinner.SpinOnce(sleep1Threshold: 20);
+        }
+
+        Quietly(CloseDevice);
+
+        // Nothing runs on the device any more: what it holds is this thread's to return.
+        Span<NetBufPtr> held = stackalloc NetBufPtr[HandOverStep];
+        while (true)
+        {
+            int count;
+            try
+            {
+                count = TakeHeld(held);
+            }
+            catch (Exception)
+            {
+                break;
+            }
+
+            if (count == 0)
+            {
+                break;
+            }
+
+            foreach (NetBufPtr buffer in held[..count])
+            {
+                if (!_pool.TryFree(buffer))
+                {
+                    _notOwnedAtDispose++;
+                }
+            }
+        }
+
+        Quietly(OnDisposed);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"{DeviceName} ({MacAddress}) over {_pool.Name}: {RxFrames} received, {TxFrames} sent, {RxDropped} dropped on receive, {TxDropped} on transmit";
+
+    /// <summary>
+    /// The device part of a post: queues <paramref name="buffers"/> for the device to receive into. The core handed each
+    /// over (the driver's lendings now) and never gives more than <see cref="RxRoom"/> said; the driver must take all.
+    /// </summary>
+    /// <param name="buffers">Empty buffers, the driver's.</param>
+    protected abstract void PostRxBurst(ReadOnlySpan<NetBufPtr> buffers);
+
+    /// <summary>
+    /// The device part of a receive: takes up to <paramref name="destination"/>.Length received frames, each handed back
+    /// with <see cref="TryHandBack"/> (or <see cref="HandBack"/>), and returns how many. May throw
+    /// <see cref="NetDriverException"/> only when it took nothing.
+    /// </summary>
+    /// <param name="destination">Where the caller's new pointers go.</param>
+    /// <returns>How many frames were taken; fewer than asked means none is waiting now.</returns>
+    protected abstract int ReceiveBurst(Span<NetBufPtr> destination);
+
+    /// <summary>
+    /// The device part of a transmit: queues <paramref name="frames"/> for sending. The core checked and handed over each
+    /// (the driver's lendings now) and never gives more than <see cref="TxRoom"/> said. The driver owns every frame given,
+    /// even when it throws: a frame it cannot send goes to its completed queue, counted with <see cref="CountTxDropped"/>.
+    /// A <see cref="NetDriverException"/> thrown here is reported by the next call.
+    /// </summary>
+    /// <param name="frames">Frames to send, the driver's.</param>
+    protected abstract void TransmitBurst(ReadOnlySpan<NetBufPtr> frames);
+
+    /// <summary>Takes up to <paramref name="destination"/>.Length buffers whose transmission is complete (sent or dropped), for the core to free.</summary>
+    /// <param name="destination">Where the driver's pointers go.</param>
+    /// <returns>How many; 0 when none is complete.</returns>
+    protected abstract int TakeCompleted(Span<NetBufPtr> destination);
+
+    /// <summary>Whether a received frame is waiting (a look that does not wait).</summary>
+    /// <returns><see langword="true"/> when <see cref="ReceiveBurst"/> would return a frame (or may).</returns>
+    protected abstract bool HasReceived();
+
+    /// <summary>Waits without spinning until a frame may be received, as <see cref="WaitForReceive"/>; must end with BadState when <see cref="OnDisposing"/> runs.</summary>
+    /// <param name="timeout">Validated: non-negative or infinite.</param>
+    /// <param name="cancellationToken">Ends the wait with <see cref="OperationCanceledException"/>.</param>
+    /// <returns><see langword="true"/> when a frame may be waiting, <see langword="false"/> on timeout.</returns>
+    protected abstract bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Waits without spinning until a frame may be transmitted, as <see cref="WaitForTransmit"/>.</summary>
+    /// <param name="timeout">Validated: non-negative or infinite.</param>
+    /// <param name="cancellationToken">Ends the wait with <see cref="OperationCanceledException"/>.</param>
+    /// <returns><see langword="true"/> when a frame may be transmitted, <see langword="false"/> on timeout.</returns>
+    protected abstract bool WaitForTransmitCore(TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>The first step of <see cref="Dispose"/>, before waiting for calls in progress: wake every wait of this driver. Must not throw.</summary>
+    protected virtual void OnDisposing()
+    {
+    }
+
+    /// <summary>Closes the device once no call is in progress; exceptions are ignored.</summary>
+    protected abstract void CloseDevice();
+
+    /// <summary>Takes up to <paramref name="destination"/>.Length of the buffers the driver still holds (any queue), after <see cref="CloseDevice"/>.</summary>
+    /// <param name="destination">Where the driver's pointers go.</param>
+    /// <returns>How many; 0 when the driver holds none.</returns>
+    protected abstract int TakeHeld(Span<NetBufPtr> destination);
+
+    /// <summary>The last step of <see cref="Dispose"/>: frees what else the driver owns (native memory). Must not throw.</summary>
+    protected virtual void OnDisposed()
+    {
+    }
+
+    /// <summary>Hands a received frame back to the caller: a new lending of <paramref name="held"/> with the frame as its packet.</summary>
+    /// <param name="held">The driver's lending of the buffer the frame is in.</param>
+    /// <param name="packetOffset">Where the frame starts in the buffer.</param>
+    /// <param name="packetLength">The frame's length.</param>
+    /// <param name="received">The caller's pointer.</param>
+    /// <returns><see langword="false"/> when the frame does not fit the buffer (a faulty device) or the driver's pointer is
+    /// not current: the frame is dropped and counted, and the buffer freed if it was the driver's.</returns>
+    protected bool TryHandBack(NetBufPtr held, int packetOffset, int packetLength, out NetBufPtr received)
+    {
+        if (_pool.TryHandOver(held, packetOffset, packetLength, out received))
+        {
+            return true;
+        }
+
+        _ = _pool.TryFree(held);
+        CountRxDropped();
+        return false;
+    }
+
+    /// <summary>Hands a received frame back to the caller with the regions it had (a frame a loopback peer sent).</summary>
+    /// <param name="held">The driver's lending.</param>
+    /// <returns>The caller's pointer.</returns>
+    protected NetBufPtr HandBack(NetBufPtr held) => _pool.HandOver(held);
+
+    /// <summary>Counts a frame dropped on receive.</summary>
+    /// <param name="count">How many.</param>
+    protected void CountRxDropped(int count = 1) => Interlocked.Add(ref _rxDropped, count);
+
+    /// <summary>Counts frames accepted for transmission that the device failed to send.</summary>
+    /// <param name="count">How many.</param>
+    protected void CountTxDropped(int count = 1) => Interlocked.Add(ref _txDropped, count);
+
+    /// <summary>Keeps a device error met after something was taken, for the next receive or transmit call to throw.</summary>
+    /// <param name="error">The error.</param>
+    protected void Defer(NetDriverException error) => _pendingError ??= ExceptionDispatchInfo.Capture(error);
+
+    /// <summary>Throws the exception of a disposed driver.</summary>
+    /// <exception cref="NetDriverException">Always (BadState).</exception>
+    [DoesNotReturn]
+    protected void ThrowDisposed() =>
+        throw new NetDriverException(NetDriverErrorKind.BadState, $"The driver of {DeviceName} is disposed.");
+
+    private static void CheckTimeout(TimeSpan timeout)
+    {
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        }
+    }
+
+    private static void Quietly(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception)
+        {
+            // Dispose never throws: the device is gone either way, and the buffers are returned next.
+        }
+    }
+
+    private void Enter()
+    {
+        if (!TryEnter())
+        {
+            ThrowDisposed();
+        }
+    }
+
+    private bool TryEnter()
+    {
+        Interlocked.Increment(ref _users);
+
+        // Both sides use full fences (this increment, the exchange in Dispose), so either Dispose sees
+        // this user and waits for it, or this sees the close.
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            Interlocked.Decrement(ref _users);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void Exit() => Interlocked.Decrement(ref _users);
+
+    private void ThrowPendingError()
+    {
+        ExceptionDispatchInfo? pending = _pendingError;
+        if (pending is not null)
+        {
+            _pendingError = null;
+            pending.Throw();
+        }
+    }
+
+    /// <summary>Hands <paramref name="source"/> over into <paramref name="mine"/>, stopping at the first that is no longer current.</summary>
+    /// <returns>How many were handed over.</returns>
+    /// <exception cref="NetDriverException">The first one was not current (InvalidParam): nothing was taken.</exception>
+    private int HandOver(ReadOnlySpan<NetBufPtr> source, Span<NetBufPtr> mine, int takenBefore)
+    {
+        for (int i = 0; i < source.Length; i++)
+        {
+            if (!_pool.TryHandOver(source[i], out mine[i]))
+            {
+                // Checked just before, so a copy was handed on or freed by another thread meanwhile, or
+                // the pointer is listed twice: stop before it.
+                if (i + takenBefore == 0)
+                {
+                    ThrowNotLent(source[i]);
+                }
+
+                return i;
+            }
+        }
+
+        return source.Length;
+    }
+
+    private int RecycleCompleted()
+    {
+        Span<NetBufPtr> batch = stackalloc NetBufPtr[HandOverStep];
+        int total = 0;
+        int count;
+        while ((count = TakeCompleted(batch)) > 0)
+        {
+            FreeAll(batch[..count]);
+            total += count;
+        }
+
+        return total;
+    }
+
+    private void FreeAll(ReadOnlySpan<NetBufPtr> buffers)
+    {
+        try
+        {
+            _pool.FreeBulk(buffers);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // Not expected (the driver's own lendings): one by one, so no good buffer is lost behind a bad one.
+            foreach (NetBufPtr buffer in buffers)
+            {
+                _ = _pool.TryFree(buffer);
+            }
+        }
+    }
+
+    private void CheckLent(NetBufPtr buffer)
+    {
+        if (!_pool.IsLent(buffer))
+        {
+            ThrowNotLent(buffer);
+        }
+    }
+
+    private void CheckFrameLength(NetBufPtr buffer)
+    {
+        int length = buffer.HeaderLength + buffer.PacketLength;
+        int max = MaxFrameLength;
+
+        // Only an 802.1Q/802.1ad-tagged frame may carry the tag's 4 bytes beyond the MTU and the header
+        // (the kernel refuses an untagged frame that long with EMSGSIZE).
+        if (length > max && length <= max + EthernetFrame.VlanTagLength && length >= EthernetFrame.UntaggedHeaderLength)
+        {
+            ReadOnlySpan<byte> frame = buffer.PacketWithHeader;
+            int etherType = (frame[12] << 8) | frame[13];
+            if (etherType is 0x8100 or 0x88A8)
+            {
+                max += EthernetFrame.VlanTagLength;
+            }
+        }
+
+        if (length < MinFrameLength || length > max)
+        {
+            throw new NetDriverException(
+                NetDriverErrorKind.InvalidParam,
+                $"A frame of {length} bytes cannot be sent on {DeviceName}: a frame is {MinFrameLength} to {MaxFrameLength} bytes (plus 4 for a VLAN-tagged frame); nothing was taken.");
+        }
+    }
+
+    [DoesNotReturn]
+    private void ThrowNotLent(NetBufPtr buffer) =>
+        throw new NetDriverException(
+            NetDriverErrorKind.InvalidParam,
+            $"{buffer} is not a current lending of {_pool.Name}, the pool of {DeviceName}: null, of another pool, freed or restored, " +
+            "or handed to a driver already (a copy kept after a post or a transmit is stale); nothing was taken.");
+}
