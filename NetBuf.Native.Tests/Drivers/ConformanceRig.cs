@@ -25,6 +25,9 @@ internal abstract class ConformanceRig : IDisposable
     /// <summary>The kinds every conformance test runs over.</summary>
     internal static readonly string[] Kinds = ["loopback", "tap", "afpacket", "xdp"];
 
+    /// <summary>The kinds with an interface to delete, set down or resize.</summary>
+    internal static readonly string[] InterfaceKinds = ["tap", "afpacket", "xdp"];
+
     /// <summary>The driver under test.</summary>
     internal abstract INetDriver Driver { get; }
 

@@ -61,7 +61,12 @@ public sealed class DriverConformanceTests(string kind)
         byte[] incoming = ConformanceRig.Frame(100, 3);
         _rig.Inject(incoming);
         NetBufPtr received = _rig.ReceiveTestFrame();
-        Assert.That(received.BufferIndex, Is.EqualTo(buffer.BufferIndex));
+        if (_rig.HasInterface)
+        {
+            // A loopback end swaps buffers with its peer instead; a device writes into the posted one.
+            Assert.That(received.BufferIndex, Is.EqualTo(buffer.BufferIndex), "received into the posted buffer");
+        }
+
         Assert.That(received, Is.Not.EqualTo(buffer));
         Assert.That(received.Packet.ToArray(), Is.EqualTo(incoming));
         Pool.FromBufPtr(received).Dispose();
@@ -254,119 +259,6 @@ public sealed class DriverConformanceTests(string kind)
         Assert.That(ended, Is.TypeOf<NetDriverException>());
         Assert.That(((NetDriverException)ended!).Kind, Is.EqualTo(NetDriverErrorKind.BadState));
         Assert.That(Pool.InUse - _rig.PeerHeld, Is.Zero);
-    }
-
-    [Test]
-    public void A_deleted_interface_ends_an_infinite_wait_and_every_call_after_it_throws_or_returns_counts()
-    {
-        RequireInterface();
-        DriverHarnessPost(16);
-        NetBufPtr tx = AllocFrame(ConformanceRig.Frame(64, 10));
-        Assert.That(Driver.TryTransmit(tx), Is.True);
-        _rig.DeleteInterface();
-        var ended = Task.Run(() => Driver.WaitForReceive(Timeout.InfiniteTimeSpan));
-        Assert.That(ended.Wait(TimeSpan.FromSeconds(5)) || ended.IsFaulted, Is.True, "the wait ended within 5 s");
-        NetDriverException? seen = ended.Exception?.InnerException as NetDriverException;
-        var batch = new NetBufPtr[8];
-        for (int i = 0; i < 4 && seen is null; i++)
-        {
-            try
-            {
-                int n = Driver.ReceiveBatch(batch);
-                for (int j = 0; j < n; j++)
-                {
-                    Pool.FreeBulk([batch[j]]);
-                }
-
-                NetBufPtr more = AllocFrame(ConformanceRig.Frame(64, 11));
-                if (Driver.TransmitBatch([more]) == 0)
-                {
-                    Pool.FreeBulk([more]);
-                }
-            }
-            catch (NetDriverException e)
-            {
-                seen = e;
-            }
-        }
-
-        Assert.That(seen, Is.Not.Null, "the driver reported the lost device");
-        Assert.That(seen!.Kind, Is.Not.EqualTo(NetDriverErrorKind.InvalidParam), seen.Message);
-        AssertAllBackAfterDispose();
-    }
-
-    [Test]
-    public void A_transmit_on_an_interface_set_down_takes_the_frames_or_throws_and_loses_none()
-    {
-        RequireInterface();
-        DriverHarnessPost(16);
-        _rig.SetDown();
-        int errors = 0;
-        for (int i = 0; i < 20; i++)
-        {
-            NetBufPtr tx = AllocFrame(ConformanceRig.Frame(64, 12));
-            try
-            {
-                if (Driver.TransmitBatch([tx]) == 0)
-                {
-                    Pool.FreeBulk([tx]);
-                }
-            }
-            catch (NetDriverException)
-            {
-                errors++;
-                Assert.That(Pool.IsLent(tx), Is.True, "an exception: nothing was taken");
-                Pool.FreeBulk([tx]);
-            }
-
-            try
-            {
-                _ = Driver.RecycleTxBuffers();
-            }
-            catch (NetDriverException)
-            {
-                errors++;
-            }
-        }
-
-        TestContext.Out.WriteLine($"{errors} errors reported while down");
-        AssertAllBackAfterDispose();
-    }
-
-    [Test]
-    public void A_frame_larger_than_a_lowered_mtu_is_refused_or_dropped_without_a_leak()
-    {
-        RequireInterface();
-        _rig.SetMtu(600);
-        int errors = 0;
-        for (int i = 0; i < 4; i++)
-        {
-            NetBufPtr tx = AllocFrame(ConformanceRig.Frame(1000, 13));
-            try
-            {
-                if (Driver.TransmitBatch([tx]) == 0)
-                {
-                    Pool.FreeBulk([tx]);
-                }
-            }
-            catch (NetDriverException)
-            {
-                errors++;
-                Assert.That(Pool.IsLent(tx), Is.True, "an exception: nothing was taken");
-                Pool.FreeBulk([tx]);
-            }
-        }
-
-        TestContext.Out.WriteLine($"{errors} errors reported");
-        AssertAllBackAfterDispose();
-    }
-
-    private void RequireInterface()
-    {
-        if (!_rig.HasInterface)
-        {
-            Assert.Ignore($"the {kind} driver has no interface to delete, set down or resize");
-        }
     }
 
     private NetBufPtr AllocPointer()

@@ -80,7 +80,7 @@ public sealed class EchoResponderLoop
             throw new ArgumentException($"{address} cannot be a host's address (unspecified, broadcast or multicast).", nameof(address));
         }
 
-        MacAddress mac = options.MacAddress ?? (Unwrap(driver) is Linux.TapDriver tap ? OwnAddressBeside(tap.MacAddress) : driver.MacAddress);
+        MacAddress mac = options.MacAddress ?? driver.MacAddress;
         if (mac.IsMulticast)
         {
             throw new ArgumentException($"{mac} is a group address; a host's hardware address is unicast.", nameof(options));
@@ -100,11 +100,8 @@ public sealed class EchoResponderLoop
     public INetDriver Driver => _driver;
 
     /// <summary>
-    /// The responder's hardware address: the one given in the options, else the driver's, except over a
-    /// <see cref="Linux.TapDriver"/>. A TAP device's address belongs to the kernel's side of the cable, and a
-    /// kernel ignores frames that claim to come from its own address, so there the responder takes that
-    /// address with the last bit of its last octet flipped (and marked locally administered, unicast); also
-    /// when the TAP driver is wrapped in a <see cref="CapturingDriver"/>.
+    /// The responder's hardware address: the one given in the options, else the driver's
+    /// (<see cref="INetDriver.MacAddress"/>, the address its frames are sent from; over TAP, the program's side of the cable).
     /// </summary>
     public MacAddress MacAddress => _mac;
 
@@ -204,26 +201,6 @@ public sealed class EchoResponderLoop
     /// <returns>How many frames were received (0 when none was waiting).</returns>
     /// <exception cref="NetDriverException">The device failed, or the driver was disposed.</exception>
     public int ProcessBatch() => Process(_received.Length);
-
-    /// <summary>The driver under any capturing decorators.</summary>
-    private static INetDriver Unwrap(INetDriver driver)
-    {
-        while (driver is CapturingDriver captured)
-        {
-            driver = captured.Inner;
-        }
-
-        return driver;
-    }
-
-    /// <summary>The default address over a TAP device: the kernel side's, last bit flipped, locally administered and unicast.</summary>
-    private static MacAddress OwnAddressBeside(MacAddress kernelSide)
-    {
-        // Bit 41 is the locally administered bit and bit 40 the group bit of the first octet (of 48, big-endian).
-        const ulong LocallyAdministered = 1UL << 41;
-        const ulong Group = 1UL << 40;
-        return new MacAddress(((kernelSide.Value ^ 1UL) | LocallyAdministered) & ~Group);
-    }
 
     /// <summary>Waits for a frame; false when the loop should stop (cancelled or out of time).</summary>
     private bool Wait(TimeSpan wait, CancellationToken cancellationToken)
@@ -475,24 +452,13 @@ public sealed class EchoResponderLoop
     private int TransmitSome(ReadOnlySpan<NetBufPtr> replies) =>
         replies.Length == 1 ? (_driver.TryTransmit(replies[0]) ? 1 : 0) : _driver.TransmitBatch(replies);
 
-    /// <summary>After a device failure mid-batch: the driver gives back what it sent, and whatever is still lent with its token is ours to return.</summary>
+    /// <summary>After a device failure: every reply the driver did not take is still the loop's (the core hands a taken
+    /// buffer over, so a copy of one that was taken is stale and skipped here).</summary>
     private void Reclaim(Span<NetBufPtr> replies)
     {
-        try
-        {
-            _ = _driver.RecycleTxBuffers();
-        }
-        catch (NetDriverException)
-        {
-            // Disposed or failed: its own disposal returns what it holds.
-        }
-
         foreach (NetBufPtr reply in replies)
         {
-            if (_pool.IsLent(reply))
-            {
-                _pool.FreeBulk(new ReadOnlySpan<NetBufPtr>(in reply));
-            }
+            _ = _pool.TryFree(reply);
         }
     }
 }

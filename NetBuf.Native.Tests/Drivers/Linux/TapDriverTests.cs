@@ -41,19 +41,19 @@ public sealed class TapDriverTests
             Assert.That(driver.DeviceType, Is.EqualTo(DeviceType.Net));
             Assert.That(driver.NetworkNamespace, Is.EqualTo(_ns.Name));
             Assert.That(driver.Mtu, Is.EqualTo(1500));
-            Assert.That(driver.MacAddress, Is.EqualTo(TestFrames.ParseMac(_ns.MacOf(Tap))), "SIOCGIFHWADDR agrees with ip");
+            Assert.That(driver.KernelMacAddress, Is.EqualTo(TestFrames.ParseMac(_ns.MacOf(Tap))), "SIOCGIFHWADDR agrees with ip");
             Assert.That(_ns.IpIn("link", "show", Tap), Does.Contain("UP"), "brought up");
             Assert.That(driver.CanTransmit, Is.True);
             Assert.That(driver.CanReceive, Is.False);
             DriverHarness.Post(driver, 8);
             Assert.That(driver.HeldBuffers, Is.EqualTo(8));
 
-            DriverHarness.Arp(driver, driver.MacAddress);
+            DriverHarness.Arp(driver, driver.KernelMacAddress);
 
             const int payload = 56;
-            DriverHarness.Send(driver, DriverHarness.EchoRequest(driver.MacAddress, 7, payload));
+            DriverHarness.Send(driver, DriverHarness.EchoRequest(driver.KernelMacAddress, 7, payload));
             byte[] reply = DriverHarness.ReceiveMatching(driver, f => TestFrames.IsEchoReply(f));
-            TestFrames.CheckEchoReply(reply, driver.MacAddress, TestFrames.TestMac, TestNamespace.KernelIp, TestNamespace.TestIp, 0x4e42, 7, payload);
+            TestFrames.CheckEchoReply(reply, driver.KernelMacAddress, TestFrames.TestMac, TestNamespace.KernelIp, TestNamespace.TestIp, 0x4e42, 7, payload);
 
             Assert.That(driver.TxFrames, Is.EqualTo(2));
             Assert.That(driver.RxFrames, Is.GreaterThanOrEqualTo(2));
@@ -88,7 +88,7 @@ public sealed class TapDriverTests
         Assert.That(frame.BufferAddress, Is.EqualTo(posted[0].BufferAddress), "the oldest posted buffer, no copy");
         Assert.That(frame.PacketAddress, Is.EqualTo(frame.BufferAddress + _pool.DefaultHeadroom));
         Assert.That(frame.HeaderLength, Is.Zero);
-        TestFrames.CheckArpReply(frame.Packet, driver.MacAddress, TestFrames.TestMac, TestNamespace.KernelIp, TestNamespace.TestIp);
+        TestFrames.CheckArpReply(frame.Packet, driver.KernelMacAddress, TestFrames.TestMac, TestNamespace.KernelIp, TestNamespace.TestIp);
         using (NetBuf buffer = _pool.FromBufPtr(frame))
         {
             Assert.That(buffer.PacketLength, Is.EqualTo(TestFrames.ArpFrameLength));
@@ -139,14 +139,14 @@ public sealed class TapDriverTests
     {
         using TapDriver driver = Open();
         DriverHarness.Post(driver, 64);
-        DriverHarness.Arp(driver, driver.MacAddress);
+        DriverHarness.Arp(driver, driver.KernelMacAddress);
         Assert.That(driver.RecycleTxBuffers(), Is.EqualTo(1));
 
         const int count = 32;
         var requests = new NetBufPtr[count];
         for (int i = 0; i < count; i++)
         {
-            byte[] frame = DriverHarness.EchoRequest(driver.MacAddress, (ushort)(100 + i), 32 + i);
+            byte[] frame = DriverHarness.EchoRequest(driver.KernelMacAddress, (ushort)(100 + i), 32 + i);
             requests[i] = driver.AllocTxBuffer(frame.Length);
             frame.CopyTo(requests[i].Packet);
         }
@@ -164,7 +164,7 @@ public sealed class TapDriverTests
                 if (TestFrames.IsEchoReply(batch[i].Packet))
                 {
                     ushort sequence = TestFrames.EchoSequence(batch[i].Packet);
-                    TestFrames.CheckEchoReply(batch[i].Packet, driver.MacAddress, TestFrames.TestMac, TestNamespace.KernelIp, TestNamespace.TestIp, 0x4e42, sequence, sequence - 100 + 32);
+                    TestFrames.CheckEchoReply(batch[i].Packet, driver.KernelMacAddress, TestFrames.TestMac, TestNamespace.KernelIp, TestNamespace.TestIp, 0x4e42, sequence, sequence - 100 + 32);
                     Assert.That(seen.Add(sequence), Is.True, "each reply once");
                 }
 
@@ -181,8 +181,8 @@ public sealed class TapDriverTests
     public void A_given_hardware_address_is_set_on_the_interface()
     {
         var mac = new NetBufNative.Wire.MacAddress(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
-        using var driver = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, MacAddress = mac });
-        Assert.That(driver.MacAddress, Is.EqualTo(mac));
+        using var driver = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, KernelMacAddress = mac });
+        Assert.That(driver.KernelMacAddress, Is.EqualTo(mac));
         Assert.That(_ns.MacOf(Tap), Is.EqualTo("02:11:22:33:44:55"));
     }
 
@@ -251,10 +251,10 @@ public sealed class TapDriverTests
         using var driver = new TapDriver(pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name });
         _ns.AssignKernelAddress(Tap);
         DriverHarness.Post(driver, 4);
-        DriverHarness.Arp(driver, driver.MacAddress);
+        DriverHarness.Arp(driver, driver.KernelMacAddress);
 
         // The request is sent from a buffer whose header region grows into the headroom (Prepend).
-        byte[] big = DriverHarness.EchoRequest(driver.MacAddress, 1, 1000 - TestFrames.IcmpHeadersLength);
+        byte[] big = DriverHarness.EchoRequest(driver.KernelMacAddress, 1, 1000 - TestFrames.IcmpHeadersLength);
         NetBuf tx = pool.Alloc();
         tx.SetPacketLength(pool.BufferLength - pool.DefaultHeadroom);
         tx.Prepend(big.Length - tx.PacketLength);
@@ -271,9 +271,9 @@ public sealed class TapDriverTests
         Assert.That(driver.RxDropped, Is.EqualTo(1));
 
         // The same posted buffers still receive a frame that fits.
-        DriverHarness.Send(driver, DriverHarness.EchoRequest(driver.MacAddress, 2, 100));
+        DriverHarness.Send(driver, DriverHarness.EchoRequest(driver.KernelMacAddress, 2, 100));
         byte[] reply = DriverHarness.ReceiveMatching(driver, f => TestFrames.IsEchoReply(f));
-        TestFrames.CheckEchoReply(reply, driver.MacAddress, TestFrames.TestMac, TestNamespace.KernelIp, TestNamespace.TestIp, 0x4e42, 2, 100);
+        TestFrames.CheckEchoReply(reply, driver.KernelMacAddress, TestFrames.TestMac, TestNamespace.KernelIp, TestNamespace.TestIp, 0x4e42, 2, 100);
         Assert.That(pool.InUse, Is.EqualTo(driver.HeldBuffers));
     }
 
@@ -393,10 +393,10 @@ public sealed class TapDriverTests
     {
         TapDriver driver = Open();
         DriverHarness.Post(driver, 10);
-        DriverHarness.Arp(driver, driver.MacAddress);
+        DriverHarness.Arp(driver, driver.KernelMacAddress);
         for (int i = 0; i < 5; i++)
         {
-            DriverHarness.Send(driver, DriverHarness.EchoRequest(driver.MacAddress, (ushort)i, 20));
+            DriverHarness.Send(driver, DriverHarness.EchoRequest(driver.KernelMacAddress, (ushort)i, 20));
         }
 
         // One received frame is the caller's (not the driver's); the rest stay in the device.
@@ -421,7 +421,7 @@ public sealed class TapDriverTests
         NetBufPtr extra = _pool.Alloc().IntoBufPtr();
         Assert.That(driver.TryRecycleRxBuffer(extra), Is.False);
 
-        byte[] frame = DriverHarness.EchoRequest(driver.MacAddress, 1, 10);
+        byte[] frame = DriverHarness.EchoRequest(driver.KernelMacAddress, 1, 10);
         DriverHarness.Send(driver, frame);
         DriverHarness.Send(driver, frame);
         Assert.That(driver.CanTransmit, Is.False);

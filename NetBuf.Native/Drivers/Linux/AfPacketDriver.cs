@@ -8,8 +8,8 @@ namespace NetBufNative.Drivers.Linux;
 /// An AF_PACKET raw socket bound to one Linux interface (a veth end, a NIC): frames arriving at the
 /// interface are received here, frames transmitted here leave by it. Frames are received straight
 /// into pool buffers and sent straight from them, in batches with <c>recvmmsg</c>/<c>sendmmsg</c>
-/// (<see cref="ReceiveBatch"/>, <see cref="TransmitBatch"/>) or one per call
-/// (<see cref="TryReceive"/>, <see cref="TryTransmit"/>). Scale out with
+/// (<see cref="NetDriver.ReceiveBatch"/>, <see cref="NetDriver.TransmitBatch"/>) or one per call
+/// (<see cref="NetDriver.TryReceive"/>, <see cref="NetDriver.TryTransmit"/>). Scale out with
 /// <see cref="AfPacketDriverOptions.FanoutGroup"/>: one driver per worker thread in one
 /// <c>PACKET_FANOUT</c> group, all over one pool.
 /// </summary>
@@ -22,19 +22,20 @@ namespace NetBufNative.Drivers.Linux;
 /// CAP_NET_RAW; Linux only.
 /// </para>
 /// <para>
-/// Receiving goes into the oldest posted buffers (<see cref="TryRecycleRxBuffer"/>) at the pool's
+/// Receiving goes into the oldest posted buffers (<see cref="NetDriver.TryRecycleRxBuffer"/>) at the pool's
 /// <see cref="NetBufPool.DefaultHeadroom"/>. A restored VLAN tag's 4 bytes come out of the headroom
 /// (the frame then starts 4 bytes earlier; 12 bytes move); with less than 4 bytes of headroom the
 /// frame's payload moves 4 bytes up instead (a copy), and a tagged frame that would then not fit the
 /// buffer is dropped. A frame longer than the room after the headroom (the kernel flags it
 /// <c>MSG_TRUNC</c>), shorter than an Ethernet header, or outgoing is dropped and counted in
-/// <see cref="RxDropped"/>, and so is one whose VLAN metadata did not fit (<c>MSG_CTRUNC</c>, not
+/// <see cref="NetDriver.RxDropped"/>, and so is one whose VLAN metadata did not fit (<c>MSG_CTRUNC</c>, not
 /// expected: a tag must not be lost silently); its buffer stays posted. Transmission is synchronous: a sent
-/// buffer waits in the transmit queue until <see cref="RecycleTxBuffers"/>.
+/// buffer waits in the transmit queue until <see cref="NetDriver.RecycleTxBuffers"/>; a frame the socket has no room
+/// for (EAGAIN, ENOBUFS) waits there too and goes at the next call. A device error drops the frames not yet sent
+/// (counted in <see cref="NetDriver.TxDropped"/>) and is reported by the next call.
 /// </para>
 /// <para>
-/// Thread safety: one thread at a time, as for every driver, except <see cref="Dispose"/>, which may
-/// run while another thread waits or is in a call (see <see cref="TapDriver"/>: the same rules).
+/// Thread safety: that of <see cref="NetDriver"/>: one thread at a time, except <see cref="NetDriver.Dispose"/> and the counters.
 /// Drivers of one fanout group are independent objects: each on its own thread.
 /// </para>
 /// <para>
@@ -46,7 +47,7 @@ namespace NetBufNative.Drivers.Linux;
 /// as they are.
 /// </para>
 /// </remarks>
-public sealed unsafe class AfPacketDriver : INetDriver
+public sealed unsafe class AfPacketDriver : NetDriver
 {
     /// <summary>Queue size when none is given: 256 buffers each way, a common NIC ring size.</summary>
     public const int DefaultQueueSize = 256;
@@ -65,10 +66,8 @@ public sealed unsafe class AfPacketDriver : INetDriver
     private const int ControlSpace = 64;
 
     private readonly DeviceQueues _queues;
-    private readonly NetBufPool _pool;
     private readonly DeviceHandle _device;
     private readonly BufferFifo _posted;
-    private readonly BufferFifo _sent;
     private readonly int _rxOffset;
     private readonly int _rxRoom;
     private readonly bool _restoreVlanTags;
@@ -78,12 +77,6 @@ public sealed unsafe class AfPacketDriver : INetDriver
     private readonly MMsgHdr* _messages;
     private readonly IoVec* _vectors;
     private readonly SockAddrLl* _addresses;
-    private long _rxFrames;
-    private long _txFrames;
-    private long _rxDropped;
-
-    /// <summary>Frames the socket reported as sent with fewer bytes than the frame had (not expected of a raw socket).</summary>
-    private long _txShort;
 
     /// <summary>Opens a packet socket bound to <paramref name="interfaceName"/>.</summary>
     /// <param name="pool">The pool of every buffer the driver handles.</param>
@@ -97,8 +90,8 @@ public sealed unsafe class AfPacketDriver : INetDriver
     /// group exists with another mode or interface (InvalidParam); another system call failed.
     /// </exception>
     public AfPacketDriver(NetBufPool pool, string interfaceName, AfPacketDriverOptions? options = null)
+        : base(pool)
     {
-        ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(interfaceName);
         options ??= new AfPacketDriverOptions();
         FrameChecks.QueueSize(options.RxQueueSize, nameof(options.RxQueueSize));
@@ -119,13 +112,13 @@ public sealed unsafe class AfPacketDriver : INetDriver
         FrameChecks.InterfaceName(interfaceName);
         bool restoreVlanTags = options.RestoreVlanTags;
         (int fd, int index, MacAddress mac, int mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags));
-        _queues = new DeviceQueues(pool, new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
-        (_pool, _device, _posted, _sent) = (pool, _queues.Device, _queues.Posted, _queues.Sent);
+        _queues = new DeviceQueues(new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
+        (_device, _posted) = (_queues.Device, _queues.Posted);
         _restoreVlanTags = restoreVlanTags;
 
         _rxOffset = pool.DefaultHeadroom;
         _rxRoom = pool.BufferLength - _rxOffset;
-        _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength + LinuxConstants.VlanTagLength;
+        _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength;
         _batchSize = options.BatchSize;
         _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(MMsgHdr));
         _vectors = (IoVec*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(IoVec));
@@ -139,13 +132,10 @@ public sealed unsafe class AfPacketDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    public string DeviceName => _device.DeviceName;
+    public override string DeviceName => _device.DeviceName;
 
-    /// <inheritdoc/>
-    public DeviceType DeviceType => DeviceType.Net;
-
-    /// <summary>The interface's hardware address (read with <c>SIOCGIFHWADDR</c> when the driver was created).</summary>
-    public MacAddress MacAddress { get; }
+    /// <summary>The interface's hardware address (read with <c>SIOCGIFHWADDR</c> when the driver was created): the address the driver's frames are sent from.</summary>
+    public override MacAddress MacAddress { get; }
 
     /// <summary>The interface's index in its namespace.</summary>
     public int InterfaceIndex { get; }
@@ -163,284 +153,164 @@ public sealed unsafe class AfPacketDriver : INetDriver
     public bool RestoresVlanTags => _restoreVlanTags;
 
     /// <inheritdoc/>
-    public NetBufPool Pool => _pool;
+    public override int RxQueueSize => _posted.Capacity;
 
     /// <inheritdoc/>
-    /// <remarks>The transmit queue has room for a sent buffer (the socket's own room is seen by <see cref="WaitForTransmit"/>).</remarks>
-    public bool CanTransmit => _queues.CanTransmit;
+    public override int TxQueueSize => _queues.Tx.Capacity;
 
     /// <inheritdoc/>
-    /// <remarks>A buffer is posted and the socket has a frame (a poll that does not wait); <see langword="false"/> once disposed.</remarks>
-    public bool CanReceive => _queues.CanReceive;
+    /// <remarks>Here: posted empty ones and the transmit queue (sent ones not yet recycled, and frames waiting for room).</remarks>
+    public override int HeldBuffers => _queues.HeldBuffers;
 
     /// <inheritdoc/>
-    public int RxQueueSize => _posted.Capacity;
+    protected override int RxRoom => _queues.RxRoom;
 
     /// <inheritdoc/>
-    public int TxQueueSize => _sent.Capacity;
-
-    /// <summary>Frames received (taken by <see cref="TryReceive"/> or <see cref="ReceiveBatch"/>).</summary>
-    public long RxFrames => Volatile.Read(ref _rxFrames);
-
-    /// <summary>Frames transmitted (taken by the socket).</summary>
-    public long TxFrames => Volatile.Read(ref _txFrames);
-
-    /// <summary>Frames received and dropped: longer than a buffer's room after the headroom, shorter than an Ethernet header, outgoing, or with VLAN metadata cut short.</summary>
-    public long RxDropped => Volatile.Read(ref _rxDropped);
-
-    /// <summary>Buffers the driver holds now: posted empty ones and sent ones not yet recycled (0 once disposed).</summary>
-    public int HeldBuffers => _queues.HeldBuffers;
+    protected override int TxRoom => _queues.TxRoom;
 
     /// <inheritdoc/>
-    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer) => _queues.TryRecycleRx(rxBuffer);
+    protected override int MaxFrameLength => _maxFrameLength;
 
     /// <inheritdoc/>
-    public int RecycleTxBuffers() => _queues.RecycleTx();
+    protected override int MinFrameLength => LinuxConstants.EthernetHeaderLength;
+
+    /// <summary>One <c>recvmmsg</c> of up to <see cref="AfPacketDriverOptions.BatchSize"/> frames.</summary>
+    protected override int ReceiveBurstSize => _batchSize;
 
     /// <inheritdoc/>
-    /// <remarks>One <c>sendto</c>; <see langword="false"/> when the transmit queue is full of sent buffers, or the socket or device queue is (EAGAIN/ENOBUFS).</remarks>
-    public bool TryTransmit(NetBufPtr txBuffer)
+    protected override void PostRxBurst(ReadOnlySpan<NetBufPtr> buffers) => _queues.Post(buffers);
+
+    /// <inheritdoc/>
+    /// <remarks><c>recvmmsg</c> (<c>recvmsg</c> for one frame) into the oldest posted buffers.</remarks>
+    protected override int ReceiveBurst(Span<NetBufPtr> destination)
     {
-        _device.Enter();
-        try
+        int taken = 0;
+        int drops = 0;
+        while (taken == 0 && _posted.Count > 0 && drops < MaxDropsPerCall)
         {
-            FrameChecks.Ownership(_pool, txBuffer, DeviceName);
-            FrameChecks.TransmitLength(txBuffer, _maxFrameLength, DeviceName);
-            if (_sent.Count == _sent.Capacity)
+            int count = Math.Min(Math.Min(destination.Length, _posted.Count), _batchSize);
+            for (int i = 0; i < count; i++)
             {
-                return false;
+                NetBufPtr posted = _posted.Peek(i);
+                _vectors[i] = new IoVec { Base = posted.BufferAddress + _rxOffset, Length = (nuint)_rxRoom };
+                _messages[i] = new MMsgHdr
+                {
+                    Header = new MsgHdr
+                    {
+                        Name = (nint)(_addresses + i),
+                        NameLength = SockAddrLl.Size,
+                        IoVecs = (nint)(_vectors + i),
+                        IoVecCount = 1,
+                        Control = _restoreVlanTags ? (nint)(_control + (i * ControlSpace)) : 0,
+                        ControlLength = _restoreVlanTags ? (nuint)ControlSpace : 0,
+                    },
+                };
             }
 
-            int length = txBuffer.HeaderLength + txBuffer.PacketLength;
-            while (true)
+            int received = Receive(count);
+            if (received <= 0)
             {
-                // Sound: the frame lies inside the buffer, lent to this driver (checked) and alive while lent.
-                nint sent = LibC.SendTo(_device.Fd, (void*)txBuffer.HeaderAddress, (nuint)length, LinuxConstants.MSG_DONTWAIT, null, 0);
-                if (sent >= 0)
+                break;
+            }
+
+            for (int i = 0; i < received; i++)
+            {
+                NetBufPtr posted = _posted.Dequeue();
+                int length = (int)_messages[i].Length;
+                bool unusable = (_messages[i].Header.Flags & (LinuxConstants.MSG_TRUNC | LinuxConstants.MSG_CTRUNC)) != 0 ||
+                    length < LinuxConstants.EthernetHeaderLength || _addresses[i].PacketType == LinuxConstants.PACKET_OUTGOING;
+                ushort tpid = 0;
+                ushort tci = 0;
+                bool tagged = !unusable && _restoreVlanTags && TryGetRemovedTag(i, out tpid, out tci);
+                if (unusable || (tagged && !FitsWithTag(length)))
                 {
-                    CompleteSend(txBuffer, (int)sent, length);
-                    return true;
+                    // Dropped: the buffer goes back to the end of the posted queue (a place is free: one was just taken).
+                    _ = _posted.TryEnqueue(posted);
+                    CountRxDropped();
+                    drops++;
+                    continue;
                 }
 
-                if (!IsTransientSendError(Marshal.GetLastPInvokeError(), "sendto"))
+                int start = _rxOffset;
+                if (tagged)
                 {
-                    return false;
+                    (start, length) = RestoreTag(posted, length, tpid, tci);
+                }
+
+                if (TryHandBack(posted, start, length, out destination[taken]))
+                {
+                    taken++;
                 }
             }
+
+            if (received < count)
+            {
+                break;
+            }
         }
-        finally
-        {
-            _device.Exit();
-        }
+
+        return taken;
     }
+
+    /// <inheritdoc/>
+    protected override void TransmitBurst(ReadOnlySpan<NetBufPtr> frames)
+    {
+        _queues.Queue(frames);
+        Flush();
+    }
+
+    /// <inheritdoc/>
+    protected override int TakeCompleted(Span<NetBufPtr> destination)
+    {
+        if (_queues.PendingCount > 0)
+        {
+            try
+            {
+                Flush();
+            }
+            catch (NetDriverException error)
+            {
+                Defer(error);
+            }
+        }
+
+        return _queues.TakeSent(destination);
+    }
+
+    /// <inheritdoc/>
+    protected override bool HasReceived() => _queues.HasReceived();
 
     /// <inheritdoc/>
     /// <remarks>
-    /// <c>sendmmsg</c> in batches of up to <see cref="AfPacketDriverOptions.BatchSize"/>. Every buffer is
-    /// checked before any is sent: on an exception for a bad buffer, nothing was taken.
+    /// Sleeps in <c>poll</c> on the socket beside two eventfds (cancellation, disposal), so it costs no CPU and wakes at
+    /// once; a deleted or downed interface wakes it too (the socket reports the error to the next receive).
+    /// <see langword="false"/> at once when no receive buffer is posted.
     /// </remarks>
-    public int TransmitBatch(ReadOnlySpan<NetBufPtr> txBuffers)
+    protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken) => _queues.WaitForReceive(timeout, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks><see langword="true"/> at once while the queue has room and nothing waits for the socket; <see langword="false"/>
+    /// at once when it is full of sent buffers (only <see cref="NetDriver.RecycleTxBuffers"/> makes room); otherwise waits
+    /// for the socket to have send buffer space.</remarks>
+    protected override bool WaitForTransmitCore(TimeSpan timeout, CancellationToken cancellationToken) => _queues.WaitForTransmit(timeout, cancellationToken);
+
+    /// <inheritdoc/>
+    protected override void OnDisposing() => _device.WakeForClose();
+
+    /// <inheritdoc/>
+    protected override void CloseDevice() => _device.Close();
+
+    /// <inheritdoc/>
+    protected override int TakeHeld(Span<NetBufPtr> destination) => _queues.TakeHeld(destination);
+
+    /// <inheritdoc/>
+    protected override void OnDisposed()
     {
-        _device.Enter();
-        try
-        {
-            foreach (NetBufPtr buffer in txBuffers)
-            {
-                FrameChecks.Ownership(_pool, buffer, DeviceName);
-                FrameChecks.TransmitLength(buffer, _maxFrameLength, DeviceName);
-            }
-
-            int done = 0;
-            while (done < txBuffers.Length)
-            {
-                int count = Math.Min(Math.Min(txBuffers.Length - done, _batchSize), _sent.Capacity - _sent.Count);
-                if (count == 0)
-                {
-                    break;
-                }
-
-                for (int i = 0; i < count; i++)
-                {
-                    NetBufPtr buffer = txBuffers[done + i];
-                    _vectors[i] = new IoVec { Base = buffer.HeaderAddress, Length = (nuint)(buffer.HeaderLength + buffer.PacketLength) };
-                    _messages[i] = new MMsgHdr { Header = new MsgHdr { IoVecs = (nint)(_vectors + i), IoVecCount = 1 } };
-                }
-
-                // Sound: the messages and vectors are this driver's native arrays (freed only by
-                // Dispose, which waits for this call), and the frames lie in buffers lent to it.
-                int sent = LibC.SendMMsg(_device.Fd, _messages, (uint)count, LinuxConstants.MSG_DONTWAIT);
-                if (sent < 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-
-                    // Once frames were taken, report how many (as sendmmsg does) and leave the
-                    // error to the next call: an exception would tell the caller nothing was taken.
-                    if (errno != Errno.EINTR && done > 0)
-                    {
-                        break;
-                    }
-
-                    if (IsTransientSendError(errno, "sendmmsg"))
-                    {
-                        continue;
-                    }
-
-                    break;
-                }
-
-                for (int i = 0; i < sent; i++)
-                {
-                    CompleteSend(txBuffers[done + i], (int)_messages[i].Length, (int)_vectors[i].Length);
-                }
-
-                done += sent;
-                if (sent < count)
-                {
-                    break;
-                }
-            }
-
-            return done;
-        }
-        finally
-        {
-            _device.Exit();
-        }
+        NativeMemory.Free(_messages);
+        NativeMemory.Free(_vectors);
+        NativeMemory.Free(_addresses);
+        NativeMemory.Free(_control);
     }
-
-    /// <inheritdoc/>
-    /// <remarks>One <c>recvmsg</c> per frame.</remarks>
-    public bool TryReceive(out NetBufPtr rxBuffer)
-    {
-        rxBuffer = default;
-        return ReceiveBatch(new Span<NetBufPtr>(ref rxBuffer)) == 1;
-    }
-
-    /// <inheritdoc/>
-    /// <remarks><c>recvmmsg</c> in batches of up to <see cref="AfPacketDriverOptions.BatchSize"/> (<c>recvmsg</c> for one frame).</remarks>
-    public int ReceiveBatch(Span<NetBufPtr> destination)
-    {
-        _device.Enter();
-        try
-        {
-            int taken = 0;
-            int drops = 0;
-            while (taken < destination.Length && _posted.Count > 0 && drops < MaxDropsPerCall)
-            {
-                int count = Math.Min(Math.Min(destination.Length - taken, _posted.Count), _batchSize);
-                for (int i = 0; i < count; i++)
-                {
-                    NetBufPtr posted = _posted.Peek(i);
-                    _vectors[i] = new IoVec { Base = posted.BufferAddress + _rxOffset, Length = (nuint)_rxRoom };
-                    _messages[i] = new MMsgHdr
-                    {
-                        Header = new MsgHdr
-                        {
-                            Name = (nint)(_addresses + i),
-                            NameLength = SockAddrLl.Size,
-                            IoVecs = (nint)(_vectors + i),
-                            IoVecCount = 1,
-                            Control = _restoreVlanTags ? (nint)(_control + (i * ControlSpace)) : 0,
-                            ControlLength = _restoreVlanTags ? (nuint)ControlSpace : 0,
-                        },
-                    };
-                }
-
-                int received;
-                try
-                {
-                    received = Receive(count);
-                }
-                catch (NetDriverException) when (taken > 0)
-                {
-                    // Frames are already in the caller's span: return them, and let the next call
-                    // meet the error (an exception would leak them).
-                    break;
-                }
-
-                if (received <= 0)
-                {
-                    break;
-                }
-
-                for (int i = 0; i < received; i++)
-                {
-                    NetBufPtr posted = _posted.Dequeue();
-                    int length = (int)_messages[i].Length;
-                    bool unusable = (_messages[i].Header.Flags & (LinuxConstants.MSG_TRUNC | LinuxConstants.MSG_CTRUNC)) != 0 ||
-                        length < LinuxConstants.EthernetHeaderLength || _addresses[i].PacketType == LinuxConstants.PACKET_OUTGOING;
-                    ushort tpid = 0;
-                    ushort tci = 0;
-                    bool tagged = !unusable && _restoreVlanTags && TryGetRemovedTag(i, out tpid, out tci);
-                    if (unusable || (tagged && !FitsWithTag(length)))
-                    {
-                        // Dropped: the buffer goes back to the end of the posted queue (a place is free: one was just taken).
-                        _ = _posted.TryEnqueue(posted);
-                        _rxDropped++;
-                        drops++;
-                        continue;
-                    }
-
-                    destination[taken++] = tagged
-                        ? RestoreTag(posted, length, tpid, tci)
-                        : _pool.FromBufPtr(posted, _rxOffset, length).IntoBufPtr();
-                    _rxFrames++;
-                }
-
-                if (received < count)
-                {
-                    break;
-                }
-            }
-
-            return taken;
-        }
-        finally
-        {
-            _device.Exit();
-        }
-    }
-
-    /// <inheritdoc/>
-    public NetBufPtr AllocTxBuffer(int size) => _queues.AllocTx(size);
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// Sleeps in <c>poll</c> on the socket beside two eventfds (cancellation, <see cref="Dispose"/>), so it
-    /// costs no CPU and wakes at once. <see langword="false"/> at once when no receive buffer is posted.
-    /// A <see cref="Dispose"/> on another thread ends it with <see cref="NetDriverErrorKind.BadState"/>.
-    /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default) => _queues.WaitForReceive(timeout, cancellationToken);
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// <see langword="false"/> at once when the transmit queue is full (only <see cref="RecycleTxBuffers"/> makes
-    /// room); otherwise waits for the socket to have send buffer space, as <see cref="WaitForReceive"/> does.
-    /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default) => _queues.WaitForTransmit(timeout, cancellationToken);
-
-    /// <summary>
-    /// Closes the socket (leaving its fanout group) and returns every buffer the driver holds, posted and
-    /// sent, to the pool. Wakes a wait on another thread and waits for a call in progress to leave.
-    /// Calling it again does nothing.
-    /// </summary>
-    public void Dispose()
-    {
-        if (_queues.Close())
-        {
-            // No call is in progress any more and none can start: the arrays are this thread's.
-            NativeMemory.Free(_messages);
-            NativeMemory.Free(_vectors);
-            NativeMemory.Free(_addresses);
-            NativeMemory.Free(_control);
-        }
-    }
-
-    /// <inheritdoc/>
-    public override string ToString() =>
-        $"AF_PACKET {DeviceName} ({MacAddress}) over {_pool.Name}: {RxFrames} received, {TxFrames} sent, {RxDropped} dropped";
 
     private static (int Fd, int Index, MacAddress Mac, int Mtu) Open(string name, int? fanoutGroup, bool restoreVlanTags)
     {
@@ -565,7 +435,7 @@ public sealed unsafe class AfPacketDriver : INetDriver
     /// the frame then starts 4 bytes earlier) or, with less than 4 bytes of headroom, by moving the
     /// payload up (<see cref="VlanAuxData.InsertMovingPayload"/>); the caller checked it fits (<see cref="FitsWithTag"/>).
     /// </summary>
-    private NetBufPtr RestoreTag(NetBufPtr posted, int length, ushort tpid, ushort tci)
+    private (int Start, int Length) RestoreTag(NetBufPtr posted, int length, ushort tpid, ushort tci)
     {
         // Sound: the frame lies at _rxOffset in a buffer lent to this driver and is at least an Ethernet
         // header long (checked by the caller); the 4 bytes the tag needs are either before it
@@ -575,32 +445,57 @@ public sealed unsafe class AfPacketDriver : INetDriver
         {
             int start = _rxOffset - LinuxConstants.VlanTagLength;
             VlanAuxData.Insert(new Span<byte>((byte*)posted.BufferAddress + start, total), tpid, tci);
-            return _pool.FromBufPtr(posted, start, total).IntoBufPtr();
+            return (start, total);
         }
 
         VlanAuxData.InsertMovingPayload(new Span<byte>((byte*)posted.BufferAddress + _rxOffset, total), tpid, tci);
-        return _pool.FromBufPtr(posted, _rxOffset, total).IntoBufPtr();
+        return (_rxOffset, total);
     }
 
-    /// <summary>Whether a failed send may simply be repeated (EINTR); false for "no room now" (EAGAIN, ENOBUFS); throws otherwise.</summary>
-    private bool IsTransientSendError(int errno, string call) => errno switch
+    /// <summary>Sends the frames waiting in the transmit queue with <c>sendmmsg</c>, oldest first, until the socket has no room.</summary>
+    /// <exception cref="NetDriverException">The device failed: every waiting frame was dropped (counted), and the error is for the next call.</exception>
+    private void Flush()
     {
-        Errno.EINTR => true,
-        Errno.EAGAIN or Errno.ENOBUFS => false,
-        _ => throw LinuxError.FromErrno(errno, call, DeviceName, opened: true),
-    };
-
-    private void CompleteSend(NetBufPtr buffer, int sent, int length)
-    {
-        // The socket took the frame: the buffer is the sent queue's whatever the count says. A
-        // raw socket sends a datagram whole or not at all, so a short count is not expected; it
-        // is counted rather than thrown, because throwing here would tell the caller that a
-        // buffer the driver now holds was not taken.
-        _ = _sent.TryEnqueue(buffer);
-        _txFrames++;
-        if (sent != length)
+        while (_queues.PendingCount > 0)
         {
-            _txShort++;
+            int count = Math.Min(_queues.PendingCount, _batchSize);
+            for (int i = 0; i < count; i++)
+            {
+                NetBufPtr buffer = _queues.PeekPending(i);
+                _vectors[i] = new IoVec { Base = buffer.HeaderAddress, Length = (nuint)(buffer.HeaderLength + buffer.PacketLength) };
+                _messages[i] = new MMsgHdr { Header = new MsgHdr { IoVecs = (nint)(_vectors + i), IoVecCount = 1 } };
+            }
+
+            // Sound: the messages and vectors are this driver's native arrays (freed only after Dispose waited
+            // for this call), and the frames lie in buffers the core handed over to this driver.
+            int sent = count == 1
+                ? (LibC.SendTo(_device.Fd, (void*)_vectors[0].Base, _vectors[0].Length, LinuxConstants.MSG_DONTWAIT, null, 0) >= 0 ? 1 : -1)
+                : LibC.SendMMsg(_device.Fd, _messages, (uint)count, LinuxConstants.MSG_DONTWAIT);
+            if (sent > 0)
+            {
+                // A raw socket sends a datagram whole or not at all: each counted message is a frame sent.
+                _queues.MarkSent(sent);
+                if (sent < count)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (errno is Errno.EAGAIN or Errno.ENOBUFS)
+            {
+                return;
+            }
+
+            CountTxDropped(_queues.DropPending());
+            throw LinuxError.FromErrno(errno, count == 1 ? "sendto" : "sendmmsg", DeviceName, opened: true);
         }
     }
 }

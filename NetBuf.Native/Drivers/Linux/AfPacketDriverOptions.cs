@@ -17,7 +17,7 @@ public sealed class AfPacketDriverOptions
     /// <summary>Buffers the receive queue holds (posted empty ones), 1 to 65536; <see cref="AfPacketDriver.DefaultQueueSize"/> by default.</summary>
     public int RxQueueSize { get; init; } = AfPacketDriver.DefaultQueueSize;
 
-    /// <summary>Sent buffers the transmit queue holds until <see cref="AfPacketDriver.RecycleTxBuffers"/>, 1 to 65536; <see cref="AfPacketDriver.DefaultQueueSize"/> by default.</summary>
+    /// <summary>Sent buffers the transmit queue holds until <see cref="NetDriver.RecycleTxBuffers"/>, 1 to 65536; <see cref="AfPacketDriver.DefaultQueueSize"/> by default.</summary>
     public int TxQueueSize { get; init; } = AfPacketDriver.DefaultQueueSize;
 
     /// <summary>Most frames one <c>recvmmsg</c>/<c>sendmmsg</c> call moves, 1 to 1024; <see cref="AfPacketDriver.DefaultBatchSize"/> by default.</summary>

@@ -30,6 +30,7 @@ internal sealed unsafe class DeviceHandle
     private readonly int _cancelEvent;
     private int _users;
     private int _closed;
+    private int _released;
 
     /// <summary>Takes ownership of <paramref name="fd"/> (closed if this throws).</summary>
     /// <exception cref="NetDriverException">An eventfd could not be made.</exception>
@@ -175,19 +176,27 @@ internal sealed unsafe class DeviceHandle
         }
     }
 
+    /// <summary>Wakes every wait (which then throws BadState) and makes later ones throw at once; the descriptor stays open. Calling it again does nothing.</summary>
+    internal void WakeForClose()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            SignalEvent(_closeEvent);
+        }
+    }
+
     /// <summary>
-    /// Closes the descriptor: wakes every wait (which then throws BadState), waits for the calls in
+    /// Closes the descriptor: wakes every wait (<see cref="WakeForClose"/>), waits for the calls in
     /// progress to leave, and closes the descriptor and the eventfds. Calling it again does nothing.
     /// </summary>
     /// <returns><see langword="true"/> for the call that closed it.</returns>
     internal bool Close()
     {
-        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        WakeForClose();
+        if (Interlocked.Exchange(ref _released, 1) != 0)
         {
             return false;
         }
-
-        SignalEvent(_closeEvent);
 
         // The calls in progress are non-blocking system calls or polls the close event just woke, so
         // this wait is short; yield rather than spin, the waiter may need this very core.

@@ -1,139 +1,108 @@
 namespace NetBufNative.Drivers.Linux;
 
 /// <summary>
-/// What the descriptor-based drivers (<see cref="TapDriver"/>, <see cref="AfPacketDriver"/>) share: the
-/// device handle, the posted receive buffers and the sent ones, and the <see cref="INetDriver"/>
-/// members that depend on nothing else. Each driver forwards to it and keeps its own documentation.
+/// The queues of the descriptor-based drivers (<see cref="TapDriver"/>, <see cref="AfPacketDriver"/>): the device handle,
+/// the posted receive buffers, and the transmit queue, whose oldest entries are sent (awaiting recycling) and the rest
+/// accepted but not yet taken by the device (a software transmit ring, as a NIC's: a frame the socket had no room for
+/// waits here and goes at the next call).
 /// </summary>
-/// <remarks>Thread safety: that of the drivers (one thread at a time, <see cref="Close"/> from any).</remarks>
+/// <remarks>Thread safety: that of the drivers (one thread at a time; <see cref="NetDriver.Dispose"/> only after calls leave).</remarks>
 internal sealed class DeviceQueues
 {
+    private int _sent;
+
     /// <summary>Takes ownership of <paramref name="device"/>; the queues start empty.</summary>
-    internal DeviceQueues(NetBufPool pool, DeviceHandle device, int rxQueueSize, int txQueueSize)
+    internal DeviceQueues(DeviceHandle device, int rxQueueSize, int txQueueSize)
     {
-        Pool = pool;
         Device = device;
         Posted = new BufferFifo(rxQueueSize);
-        Sent = new BufferFifo(txQueueSize);
+        Tx = new BufferFifo(txQueueSize);
     }
 
-    /// <summary>The pool of every buffer the driver handles.</summary>
-    internal NetBufPool Pool { get; }
-
-    /// <summary>The device's descriptor, its use count and its wake-ups.</summary>
+    /// <summary>The device's descriptor and its wake-ups.</summary>
     internal DeviceHandle Device { get; }
 
     /// <summary>Empty buffers posted for receiving, oldest first.</summary>
     internal BufferFifo Posted { get; }
 
-    /// <summary>Sent buffers waiting for <see cref="INetDriver.RecycleTxBuffers"/>.</summary>
-    internal BufferFifo Sent { get; }
+    /// <summary>The transmit queue: <see cref="SentCount"/> sent buffers first, then <see cref="PendingCount"/> frames not yet sent.</summary>
+    internal BufferFifo Tx { get; }
 
-    /// <summary>Open and the transmit queue has room.</summary>
-    internal bool CanTransmit => !Device.IsClosed && Sent.Count < Sent.Capacity;
+    /// <summary>Sent buffers at the head of <see cref="Tx"/>, waiting for recycling.</summary>
+    internal int SentCount => _sent;
 
-    /// <summary>Open, a buffer posted and a frame waiting (a poll that does not wait).</summary>
-    internal bool CanReceive
+    /// <summary>Accepted frames the device has not taken yet.</summary>
+    internal int PendingCount => Tx.Count - _sent;
+
+    /// <summary>Room for more posted buffers.</summary>
+    internal int RxRoom => Posted.Capacity - Posted.Count;
+
+    /// <summary>Room for more frames to send.</summary>
+    internal int TxRoom => Tx.Capacity - Tx.Count;
+
+    /// <summary>Posted and transmit buffers (a snapshot).</summary>
+    internal int HeldBuffers => Posted.Count + Tx.Count;
+
+    /// <summary>The <paramref name="index"/>-th frame not yet sent (0 is the next to go).</summary>
+    internal NetBufPtr PeekPending(int index) => Tx.Peek(_sent + index);
+
+    /// <summary>Records that the device took the next <paramref name="count"/> pending frames.</summary>
+    internal void MarkSent(int count) => _sent += count;
+
+    /// <summary>Posts empty buffers (the core checked the room).</summary>
+    internal void Post(ReadOnlySpan<NetBufPtr> buffers)
     {
-        get
+        foreach (NetBufPtr buffer in buffers)
         {
-            if (Posted.Count == 0 || Device.IsClosed)
-            {
-                return false;
-            }
-
-            Device.Enter();
-            try
-            {
-                return Device.IsReady(LinuxConstants.POLLIN);
-            }
-            finally
-            {
-                Device.Exit();
-            }
+            _ = Posted.TryEnqueue(buffer);
         }
     }
 
-    /// <summary>Posted and sent buffers (0 once closed).</summary>
-    internal int HeldBuffers => Posted.Count + Sent.Count;
-
-    /// <summary>Checks that <paramref name="rxBuffer"/> is lent by the pool and posts it.</summary>
-    /// <returns><see langword="false"/> when the receive queue is full.</returns>
-    /// <exception cref="NetDriverException">Closed (BadState), or not a lent buffer of the pool (InvalidParam).</exception>
-    internal bool TryRecycleRx(NetBufPtr rxBuffer)
+    /// <summary>Queues frames to send (the core checked the room).</summary>
+    internal void Queue(ReadOnlySpan<NetBufPtr> frames)
     {
-        Device.Enter();
-        try
+        foreach (NetBufPtr frame in frames)
         {
-            FrameChecks.Ownership(Pool, rxBuffer, Device.DeviceName);
-            return Posted.TryEnqueue(rxBuffer);
-        }
-        finally
-        {
-            Device.Exit();
+            _ = Tx.TryEnqueue(frame);
         }
     }
 
-    /// <summary>Frees every sent buffer.</summary>
-    /// <returns>How many were freed.</returns>
-    /// <exception cref="NetDriverException">Closed (BadState).</exception>
-    internal int RecycleTx()
+    /// <summary>Gives up on every pending frame: they count as sent (for recycling) and dropped.</summary>
+    /// <returns>How many were dropped.</returns>
+    internal int DropPending()
     {
-        Device.Enter();
-        try
-        {
-            return Sent.FreeAll(Pool);
-        }
-        finally
-        {
-            Device.Exit();
-        }
+        int dropped = PendingCount;
+        _sent = Tx.Count;
+        return dropped;
     }
 
-    /// <summary>A buffer for a frame of <paramref name="size"/> bytes (<see cref="FrameChecks.AllocTx"/>).</summary>
-    /// <exception cref="NetDriverException">Closed (BadState), the size does not fit, or the pool is empty.</exception>
-    internal NetBufPtr AllocTx(int size)
+    /// <summary>Takes up to <paramref name="destination"/>.Length sent buffers.</summary>
+    internal int TakeSent(Span<NetBufPtr> destination)
     {
-        Device.ThrowIfClosed();
-
-        return FrameChecks.AllocTx(Pool, size);
+        int count = Tx.DequeueBatch(destination[..Math.Min(destination.Length, _sent)]);
+        _sent -= count;
+        return count;
     }
+
+    /// <summary>Takes up to <paramref name="destination"/>.Length of every buffer held (after the device is closed).</summary>
+    internal int TakeHeld(Span<NetBufPtr> destination)
+    {
+        int count = Posted.DequeueBatch(destination);
+        count += Tx.DequeueBatch(destination[count..]);
+        _sent = Math.Max(0, Math.Min(_sent, Tx.Count));
+        return count;
+    }
+
+    /// <summary>A frame may be waiting: a buffer is posted and the descriptor is readable (or in error).</summary>
+    internal bool HasReceived() => Posted.Count > 0 && Device.IsReady(LinuxConstants.POLLIN);
 
     /// <summary>Waits for a frame; <see langword="false"/> at once when no buffer is posted.</summary>
-    /// <exception cref="NetDriverException">Closed, before or during the wait (BadState).</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    internal bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        Device.ThrowIfClosed();
+    /// <exception cref="NetDriverException">Closed during the wait (BadState), or poll failed.</exception>
+    internal bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken) =>
+        Posted.Count > 0 && Device.Wait(LinuxConstants.POLLIN, timeout, cancellationToken);
 
-        return Posted.Count > 0 && Device.Wait(LinuxConstants.POLLIN, timeout, cancellationToken);
-    }
-
-    /// <summary>Waits for room to send; <see langword="false"/> at once when the transmit queue is full.</summary>
-    /// <exception cref="NetDriverException">Closed, before or during the wait (BadState).</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    internal bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        Device.ThrowIfClosed();
-
-        return Sent.Count < Sent.Capacity && Device.Wait(LinuxConstants.POLLOUT, timeout, cancellationToken);
-    }
-
-    /// <summary>
-    /// Closes the device (waking waits, waiting for calls in progress) and frees every posted and sent
-    /// buffer. Only the first call does anything.
-    /// </summary>
-    /// <returns>Whether this call closed it: the caller then frees what else it owns.</returns>
-    internal bool Close()
-    {
-        if (!Device.Close())
-        {
-            return false;
-        }
-
-        // No call is in progress any more and none can start: the queues are this thread's.
-        Posted.FreeAll(Pool);
-        Sent.FreeAll(Pool);
-        return true;
-    }
+    /// <summary>Waits for room to send: at once while the queue has room and nothing is pending; otherwise for the descriptor to be writable.</summary>
+    /// <exception cref="NetDriverException">Closed during the wait (BadState), or poll failed.</exception>
+    internal bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken) =>
+        (TxRoom > 0 && PendingCount == 0) || (PendingCount > 0 && Device.Wait(LinuxConstants.POLLOUT, timeout, cancellationToken));
 }

@@ -18,21 +18,29 @@ namespace NetBufNative.Drivers.Linux;
 /// or CAP_NET_ADMIN; Linux only.
 /// </para>
 /// <para>
-/// Receiving: a read goes into the oldest buffer posted with <see cref="TryRecycleRxBuffer"/>, at
+/// Receiving: a read goes into the oldest buffer posted with <see cref="NetDriver.TryRecycleRxBuffer"/>, at
 /// the pool's <see cref="NetBufPool.DefaultHeadroom"/>; the frame becomes the buffer's packet
 /// region. A frame longer than the room after the headroom, or shorter than an Ethernet header, is
-/// dropped and counted in <see cref="RxDropped"/> (the buffer stays posted). Transmitting writes the
+/// dropped and counted in <see cref="NetDriver.RxDropped"/> (the buffer stays posted). Transmitting writes the
 /// buffer's header and packet regions at once (one frame per write); the buffer then waits in the
-/// transmit queue until <see cref="RecycleTxBuffers"/>.
+/// transmit queue until <see cref="NetDriver.RecycleTxBuffers"/>.
 /// </para>
 /// <para>
-/// Thread safety: one thread at a time, as for every driver, except <see cref="Dispose"/>, which may
-/// run while another thread waits in <see cref="WaitForReceive"/> or <see cref="WaitForTransmit"/>
-/// (the wait ends with <see cref="NetDriverErrorKind.BadState"/>) or is in any other call (Dispose
-/// waits for it to leave; those calls never block).
+/// Transmitting writes each frame whole; a frame the device has no room for (EAGAIN, ENOBUFS) waits in
+/// the transmit queue and goes at the next call. A device error drops the frames not yet written (counted
+/// in <see cref="NetDriver.TxDropped"/>) and is reported by the next call.
+/// </para>
+/// <para>
+/// Addresses: <see cref="MacAddress"/> is the program's side of the cable, the address it sends from
+/// (<see cref="TapDriverOptions.MacAddress"/>, or a random locally administered one);
+/// <see cref="KernelMacAddress"/> is the interface's, the kernel's side.
+/// </para>
+/// <para>
+/// Thread safety: that of <see cref="NetDriver"/>: one thread at a time, except <see cref="NetDriver.Dispose"/>
+/// (which ends a wait with <see cref="NetDriverErrorKind.BadState"/> and waits for a call to leave) and the counters.
 /// </para>
 /// </remarks>
-public sealed unsafe class TapDriver : INetDriver
+public sealed unsafe class TapDriver : NetDriver
 {
     /// <summary>Queue size when none is given: 256 buffers each way, a common NIC ring size.</summary>
     public const int DefaultQueueSize = 256;
@@ -44,21 +52,17 @@ public sealed unsafe class TapDriver : INetDriver
     private const int OverflowLength = 65536;
 
     private readonly DeviceQueues _queues;
-    private readonly NetBufPool _pool;
     private readonly DeviceHandle _device;
     private readonly BufferFifo _posted;
-    private readonly BufferFifo _sent;
+    private readonly int _rxOffset;
     private readonly int _rxRoom;
     private readonly int _maxFrameLength;
     private readonly void* _overflow;
-    private long _rxFrames;
-    private long _txFrames;
-    private long _rxDropped;
 
     /// <summary>Creates the TAP device <paramref name="name"/>, or attaches to the persistent one of that name.</summary>
     /// <param name="pool">The pool of every buffer the driver handles.</param>
     /// <param name="name">The interface name, 1 to 15 characters; a pattern such as <c>tap%d</c> lets the kernel number it (see <see cref="DeviceName"/>).</param>
-    /// <param name="options">Namespace, address, queue sizes; defaults when null.</param>
+    /// <param name="options">Namespace, addresses, queue sizes; defaults when null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="pool"/> or <paramref name="name"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A queue size is out of range.</exception>
     /// <exception cref="NetDriverException">
@@ -68,8 +72,8 @@ public sealed unsafe class TapDriver : INetDriver
     /// system call failed (its kind, errno and text).
     /// </exception>
     public TapDriver(NetBufPool pool, string name, TapDriverOptions? options = null)
+        : base(pool)
     {
-        ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(name);
         options ??= new TapDriverOptions();
         FrameChecks.QueueSize(options.RxQueueSize, nameof(options.RxQueueSize));
@@ -80,30 +84,31 @@ public sealed unsafe class TapDriver : INetDriver
         }
 
         FrameChecks.InterfaceName(name);
-        (int fd, string deviceName, MacAddress mac, int mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(name, options));
-        _queues = new DeviceQueues(pool, new DeviceHandle(fd, deviceName), options.RxQueueSize, options.TxQueueSize);
-        (_pool, _device, _posted, _sent) = (pool, _queues.Device, _queues.Posted, _queues.Sent);
-        _rxRoom = pool.BufferLength - pool.DefaultHeadroom;
-        _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength + LinuxConstants.VlanTagLength;
+        (int fd, string deviceName, MacAddress kernelMac, int mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(name, options));
+        _queues = new DeviceQueues(new DeviceHandle(fd, deviceName), options.RxQueueSize, options.TxQueueSize);
+        (_device, _posted) = (_queues.Device, _queues.Posted);
+        _rxOffset = pool.DefaultHeadroom;
+        _rxRoom = pool.BufferLength - _rxOffset;
+        _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength;
         _overflow = NativeMemory.Alloc(OverflowLength);
-        MacAddress = mac;
+        KernelMacAddress = kernelMac;
+        MacAddress = options.MacAddress ?? RandomLocalAddress();
         Mtu = mtu;
         NetworkNamespace = options.NetworkNamespace;
     }
 
     /// <inheritdoc/>
-    public string DeviceName => _device.DeviceName;
-
-    /// <inheritdoc/>
-    public DeviceType DeviceType => DeviceType.Net;
+    public override string DeviceName => _device.DeviceName;
 
     /// <summary>
-    /// The interface's hardware address as the driver found it after creation (read with
-    /// <c>SIOCGIFHWADDR</c>, or set from <see cref="TapDriverOptions.MacAddress"/>). It is the address of
-    /// the kernel's side of the cable: a program that plays a separate host on the wire (a responder)
-    /// should use an address of its own.
+    /// The driver's own address, the program's side of the cable, which it sends from (<see cref="TapDriverOptions.MacAddress"/>,
+    /// or a random locally administered unicast one). The interface's address is <see cref="KernelMacAddress"/>.
     /// </summary>
-    public MacAddress MacAddress { get; }
+    public override MacAddress MacAddress { get; }
+
+    /// <summary>The interface's hardware address, the kernel's side of the cable, as the driver found it after creation
+    /// (read with <c>SIOCGIFHWADDR</c>, or set from <see cref="TapDriverOptions.KernelMacAddress"/>).</summary>
+    public MacAddress KernelMacAddress { get; }
 
     /// <summary>The interface's MTU when the driver was created: frames of up to MTU + 18 bytes (header and one VLAN tag) are sent.</summary>
     public int Mtu { get; }
@@ -112,177 +117,140 @@ public sealed unsafe class TapDriver : INetDriver
     public string? NetworkNamespace { get; }
 
     /// <inheritdoc/>
-    public NetBufPool Pool => _pool;
+    public override int RxQueueSize => _posted.Capacity;
 
     /// <inheritdoc/>
-    /// <remarks>The transmit queue has room for a sent buffer; the device itself always takes frames (it drops them when the kernel's queue is full).</remarks>
-    public bool CanTransmit => _queues.CanTransmit;
+    public override int TxQueueSize => _queues.Tx.Capacity;
 
     /// <inheritdoc/>
-    /// <remarks>A buffer is posted and the device has a frame (a poll that does not wait); <see langword="false"/> once disposed.</remarks>
-    public bool CanReceive => _queues.CanReceive;
+    /// <remarks>Here: posted empty ones and the transmit queue (sent ones not yet recycled, and frames waiting for room).</remarks>
+    public override int HeldBuffers => _queues.HeldBuffers;
 
     /// <inheritdoc/>
-    public int RxQueueSize => _posted.Capacity;
+    protected override int RxRoom => _queues.RxRoom;
 
     /// <inheritdoc/>
-    public int TxQueueSize => _sent.Capacity;
-
-    /// <summary>Frames received (taken by <see cref="TryReceive"/> or <see cref="ReceiveBatch"/>).</summary>
-    public long RxFrames => Volatile.Read(ref _rxFrames);
-
-    /// <summary>Frames transmitted (written to the device).</summary>
-    public long TxFrames => Volatile.Read(ref _txFrames);
-
-    /// <summary>Frames read and dropped: longer than a buffer's room after the headroom, or shorter than an Ethernet header.</summary>
-    public long RxDropped => Volatile.Read(ref _rxDropped);
-
-    /// <summary>Buffers the driver holds now: posted empty ones and sent ones not yet recycled (0 once disposed).</summary>
-    public int HeldBuffers => _queues.HeldBuffers;
+    protected override int TxRoom => _queues.TxRoom;
 
     /// <inheritdoc/>
-    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer) => _queues.TryRecycleRx(rxBuffer);
+    protected override int MaxFrameLength => _maxFrameLength;
 
     /// <inheritdoc/>
-    public int RecycleTxBuffers() => _queues.RecycleTx();
+    protected override int MinFrameLength => LinuxConstants.EthernetHeaderLength;
+
+    /// <summary>One read per frame (a TAP device has no batched read).</summary>
+    protected override int ReceiveBurstSize => 1;
 
     /// <inheritdoc/>
-    /// <remarks>The frame is written at once; <see langword="false"/> when the transmit queue is full of sent buffers, or the kernel is out of buffer space (EAGAIN/ENOBUFS).</remarks>
-    public bool TryTransmit(NetBufPtr txBuffer)
+    protected override void PostRxBurst(ReadOnlySpan<NetBufPtr> buffers) => _queues.Post(buffers);
+
+    /// <inheritdoc/>
+    [SkipLocalsInit]
+    protected override int ReceiveBurst(Span<NetBufPtr> destination)
     {
-        _device.Enter();
-        try
+        IoVec* vectors = stackalloc IoVec[2];
+        for (int drops = 0; drops < MaxDropsPerCall && _posted.Count > 0;)
         {
-            FrameChecks.Ownership(_pool, txBuffer, DeviceName);
-            FrameChecks.TransmitLength(txBuffer, _maxFrameLength, DeviceName);
-            return _sent.Count < _sent.Capacity && WriteOne(txBuffer);
+            NetBufPtr posted = _posted.Peek(0);
+            vectors[0] = new IoVec { Base = posted.BufferAddress + _rxOffset, Length = (nuint)_rxRoom };
+
+            // The rest of an oversized frame lands here, so its true length shows and it is dropped whole.
+            vectors[1] = new IoVec { Base = (nint)_overflow, Length = OverflowLength };
+
+            // Sound: both pieces are native memory that lives until Dispose, which waits for this
+            // call to leave; the posted buffer is lent to this driver, so nobody else writes it.
+            nint length = LibC.ReadV(_device.Fd, vectors, 2);
+            if (length < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno == Errno.EAGAIN)
+                {
+                    break;
+                }
+
+                throw LinuxError.FromErrno(errno, "readv", DeviceName, opened: true);
+            }
+
+            if (length > _rxRoom || length < LinuxConstants.EthernetHeaderLength)
+            {
+                CountRxDropped();
+                drops++;
+                continue;
+            }
+
+            if (TryHandBack(_posted.Dequeue(), _rxOffset, (int)length, out destination[0]))
+            {
+                return 1;
+            }
         }
-        finally
-        {
-            _device.Exit();
-        }
+
+        return 0;
     }
 
     /// <inheritdoc/>
-    /// <remarks>Every buffer is checked before any is taken: on an exception, nothing was taken.</remarks>
-    public int TransmitBatch(ReadOnlySpan<NetBufPtr> txBuffers)
+    protected override void TransmitBurst(ReadOnlySpan<NetBufPtr> frames)
     {
-        _device.Enter();
-        try
-        {
-            foreach (NetBufPtr buffer in txBuffers)
-            {
-                FrameChecks.Ownership(_pool, buffer, DeviceName);
-                FrameChecks.TransmitLength(buffer, _maxFrameLength, DeviceName);
-            }
+        _queues.Queue(frames);
+        Flush();
+    }
 
-            int sent = 0;
+    /// <inheritdoc/>
+    protected override int TakeCompleted(Span<NetBufPtr> destination)
+    {
+        if (_queues.PendingCount > 0)
+        {
             try
             {
-                while (sent < txBuffers.Length && _sent.Count < _sent.Capacity && WriteOne(txBuffers[sent]))
-                {
-                    sent++;
-                }
+                Flush();
             }
-            catch (NetDriverException) when (sent > 0)
+            catch (NetDriverException error)
             {
-                // Frames were taken: report how many, and let the next call meet the error (an
-                // exception would tell the caller that none was taken).
+                Defer(error);
             }
+        }
 
-            return sent;
-        }
-        finally
-        {
-            _device.Exit();
-        }
+        return _queues.TakeSent(destination);
     }
 
     /// <inheritdoc/>
-    public bool TryReceive(out NetBufPtr rxBuffer)
+    protected override bool HasReceived() => _queues.HasReceived();
+
+    /// <inheritdoc/>
+    /// <remarks>Sleeps in <c>poll</c> on the device beside two eventfds (cancellation, disposal), costing no CPU;
+    /// <see langword="false"/> at once when no receive buffer is posted (nothing could be received).</remarks>
+    protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken) => _queues.WaitForReceive(timeout, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks><see langword="true"/> at once while the queue has room and nothing waits for the device; <see langword="false"/>
+    /// at once when it is full of sent buffers (only <see cref="NetDriver.RecycleTxBuffers"/> makes room); otherwise waits for
+    /// the device to take frames again.</remarks>
+    protected override bool WaitForTransmitCore(TimeSpan timeout, CancellationToken cancellationToken) => _queues.WaitForTransmit(timeout, cancellationToken);
+
+    /// <inheritdoc/>
+    protected override void OnDisposing() => _device.WakeForClose();
+
+    /// <inheritdoc/>
+    protected override void CloseDevice() => _device.Close();
+
+    /// <inheritdoc/>
+    protected override int TakeHeld(Span<NetBufPtr> destination) => _queues.TakeHeld(destination);
+
+    /// <inheritdoc/>
+    protected override void OnDisposed() => NativeMemory.Free(_overflow);
+
+    /// <summary>A random locally administered unicast address (first octet x2, x6, xA or xE).</summary>
+    private static MacAddress RandomLocalAddress()
     {
-        _device.Enter();
-        try
-        {
-            return ReadOne(out rxBuffer);
-        }
-        finally
-        {
-            _device.Exit();
-        }
+        Span<byte> bytes = stackalloc byte[MacAddress.Length];
+        Random.Shared.NextBytes(bytes);
+        bytes[0] = (byte)((bytes[0] & 0xFC) | 0x02);
+        return new MacAddress(bytes);
     }
-
-    /// <inheritdoc/>
-    /// <remarks>One read per frame (a TAP device has no batched read).</remarks>
-    public int ReceiveBatch(Span<NetBufPtr> destination)
-    {
-        _device.Enter();
-        try
-        {
-            int count = 0;
-            try
-            {
-                while (count < destination.Length && ReadOne(out destination[count]))
-                {
-                    count++;
-                    if (Internal.TestSwitches.Enabled && Internal.TestSwitches.ReceiveFailsAfterFrames == count)
-                    {
-                        throw LinuxError.FromErrno(Errno.ENETDOWN, "readv", DeviceName, opened: true);
-                    }
-                }
-            }
-            catch (NetDriverException) when (count > 0)
-            {
-                // Frames are already in the caller's span: return them, and let the next call
-                // meet the error (an exception would leak them).
-            }
-
-            return count;
-        }
-        finally
-        {
-            _device.Exit();
-        }
-    }
-
-    /// <inheritdoc/>
-    public NetBufPtr AllocTxBuffer(int size) => _queues.AllocTx(size);
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// Sleeps in <c>poll</c> on the device beside two eventfds, one the cancellation token writes
-    /// and one <see cref="Dispose"/> writes, so it costs no CPU and wakes at once. Returns
-    /// <see langword="false"/> at once when no receive buffer is posted (nothing could be received).
-    /// A <see cref="Dispose"/> on another thread ends it with <see cref="NetDriverErrorKind.BadState"/>.
-    /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default) => _queues.WaitForReceive(timeout, cancellationToken);
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// Returns <see langword="false"/> at once when the transmit queue is full (only <see cref="RecycleTxBuffers"/>
-    /// makes room); otherwise waits for the device to be writable, as <see cref="WaitForReceive"/> does.
-    /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default) => _queues.WaitForTransmit(timeout, cancellationToken);
-
-    /// <summary>
-    /// Closes the device (a non-persistent one vanishes) and returns every buffer the driver holds,
-    /// posted and sent, to the pool. Wakes a wait on another thread and waits for a call in progress
-    /// to leave. Calling it again does nothing.
-    /// </summary>
-    public void Dispose()
-    {
-        if (_queues.Close())
-        {
-            // No call is in progress any more and none can start: the scratch piece is this thread's.
-            NativeMemory.Free(_overflow);
-        }
-    }
-
-    /// <inheritdoc/>
-    public override string ToString() =>
-        $"TAP {DeviceName} ({MacAddress}) over {_pool.Name}: {RxFrames} received, {TxFrames} sent, {RxDropped} dropped";
 
     private static (int Fd, string Name, MacAddress Mac, int Mtu) Open(string name, TapDriverOptions options)
     {
@@ -306,7 +274,7 @@ public sealed unsafe class TapDriver : INetDriver
             }
 
             string deviceName = request.GetName();
-            if (options.MacAddress is MacAddress wanted)
+            if (options.KernelMacAddress is MacAddress wanted)
             {
                 InterfaceControl.SetMacAddress(fd, deviceName, wanted);
             }
@@ -340,87 +308,38 @@ public sealed unsafe class TapDriver : INetDriver
         }
     }
 
-    /// <summary>Reads one frame into the oldest posted buffer; drops (and counts) unusable ones, at most <see cref="MaxDropsPerCall"/>.</summary>
-    [SkipLocalsInit]
-    private bool ReadOne(out NetBufPtr frame)
+    /// <summary>Writes the frames waiting in the transmit queue, oldest first, until the device has no room.</summary>
+    /// <exception cref="NetDriverException">The device failed: every waiting frame was dropped (counted), and the error is for the next call.</exception>
+    private void Flush()
     {
-        IoVec* vectors = stackalloc IoVec[2];
-        for (int drops = 0; drops < MaxDropsPerCall && _posted.Count > 0;)
+        while (_queues.PendingCount > 0)
         {
-            NetBufPtr posted = _posted.Peek(0);
-            vectors[0] = new IoVec { Base = posted.BufferAddress + _pool.DefaultHeadroom, Length = (nuint)_rxRoom };
+            NetBufPtr buffer = _queues.PeekPending(0);
+            int length = buffer.HeaderLength + buffer.PacketLength;
 
-            // The rest of an oversized frame lands here, so its true length shows and it is dropped whole.
-            vectors[1] = new IoVec { Base = (nint)_overflow, Length = OverflowLength };
-
-            // Sound: both pieces are native memory that lives until Dispose, which waits for this
-            // call to leave; the posted buffer is lent to this driver, so nobody else writes it.
-            nint length = LibC.ReadV(_device.Fd, vectors, 2);
-            if (length < 0)
+            // Sound: the header and packet regions lie inside the buffer, which the core handed over to
+            // this driver (so nobody else holds it) and which stays alive while lent; write only reads them.
+            nint written = LibC.Write(_device.Fd, (void*)buffer.HeaderAddress, (nuint)length);
+            if (written >= 0)
             {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno == Errno.EAGAIN)
-                {
-                    break;
-                }
-
-                throw LinuxError.FromErrno(errno, "readv", DeviceName, opened: true);
-            }
-
-            if (length > _rxRoom || length < LinuxConstants.EthernetHeaderLength)
-            {
-                _rxDropped++;
-                drops++;
+                // A TAP device takes a frame whole or not at all; the write's count is the frame's.
+                _queues.MarkSent(1);
                 continue;
             }
 
-            frame = FrameChecks.Received(_pool, _posted.Dequeue(), (int)length);
-            _rxFrames++;
-            return true;
-        }
-
-        frame = default;
-        return false;
-    }
-
-    /// <summary>Writes one checked frame; on success its buffer joins the sent queue (the caller checked there is room).</summary>
-    private bool WriteOne(NetBufPtr buffer)
-    {
-        int length = buffer.HeaderLength + buffer.PacketLength;
-        while (true)
-        {
-            // Sound: the header and packet regions lie inside the buffer, which is lent to this
-            // driver (checked) and stays alive while lent; write only reads them.
-            nint written = LibC.Write(_device.Fd, (void*)buffer.HeaderAddress, (nuint)length);
-            if (written < 0)
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR)
             {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno is Errno.EAGAIN or Errno.ENOBUFS)
-                {
-                    return false;
-                }
-
-                throw LinuxError.FromErrno(errno, "write", DeviceName, opened: true);
+                continue;
             }
 
-            if (written != length)
+            if (errno is Errno.EAGAIN or Errno.ENOBUFS)
             {
-                throw new NetDriverException(NetDriverErrorKind.Io, $"write to {DeviceName} took {written} of the frame's {length} bytes; the frame was not sent whole.");
+                return;
             }
 
-            _ = _sent.TryEnqueue(buffer);
-            _txFrames++;
-            return true;
+            CountTxDropped(_queues.DropPending());
+            throw LinuxError.FromErrno(errno, "write", DeviceName, opened: true);
         }
     }
 }

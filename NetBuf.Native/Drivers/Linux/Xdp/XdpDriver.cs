@@ -16,11 +16,11 @@ namespace NetBufNative.Drivers.Linux;
 /// <para>
 /// The pool must suit the kernel: its block page-aligned, its buffers chunks of 2048 or 4096 bytes
 /// (<see cref="CreatePool"/> makes one), and at least as many buffers as the receive and transmit
-/// queues hold. Buffers map onto the rings one to one: <see cref="TryRecycleRxBuffer"/> puts a
+/// queues hold. Buffers map onto the rings one to one: <see cref="NetDriver.TryRecycleRxBuffer"/> puts a
 /// buffer's chunk on the fill ring; a receive descriptor comes back as that buffer, its packet the
 /// frame where the kernel put it (<see cref="ReceiveHeadroom"/> bytes in, in copy mode), with no
-/// copy; <see cref="TryTransmit"/> puts a descriptor of the buffer's frame on the transmit ring; the
-/// completion ring's entries are the buffers <see cref="RecycleTxBuffers"/> returns to the pool.
+/// copy; <see cref="NetDriver.TryTransmit"/> puts a descriptor of the buffer's frame on the transmit ring; the
+/// completion ring's entries are the buffers <see cref="NetDriver.RecycleTxBuffers"/> returns to the pool.
 /// Ring operations are batched, with acquire/release ordering on the indices, no lock and no GC
 /// allocation per frame; the kernel is woken (<c>need_wakeup</c>) only when it asks, except for
 /// copy-mode transmission, which happens in the <c>sendto</c> call.
@@ -30,9 +30,14 @@ namespace NetBufNative.Drivers.Linux;
 /// RLIMIT_MEMLOCK for the pool's block); Linux 5.9 or later on a 64-bit little-endian process.
 /// </para>
 /// <para>
-/// Thread safety: one thread at a time, as for every driver, except <see cref="Dispose"/>,
-/// <see cref="GetStatistics"/> and the counters, which may be used from any thread (as for
-/// <see cref="TapDriver"/>). Scale out with one driver per interface queue.
+/// Thread safety: that of <see cref="NetDriver"/> (one thread at a time, except <see cref="NetDriver.Dispose"/> and the
+/// counters), and <see cref="GetStatistics"/> from any thread. Scale out with one driver per interface queue.
+/// </para>
+/// <para>
+/// A deleted interface is noticed within <see cref="LinkCheckInterval"/> by a wait and within 256 empty receive polls by a
+/// busy-polling loop (the socket signals nothing: it is checked with an empty <c>recvfrom</c>, which says ENXIO), and
+/// reported as <see cref="NetDriverErrorKind.BadState"/>; an interface set down is not an error (frames simply stop, and
+/// flow again when it is set up).
 /// </para>
 /// <para>
 /// Scale-out: the first driver of an interface registers the pool as the UMEM and attaches the
@@ -43,7 +48,7 @@ namespace NetBufNative.Drivers.Linux;
 /// program stays attached until the last of them is disposed.
 /// </para>
 /// </remarks>
-public sealed unsafe class XdpDriver : INetDriver
+public sealed unsafe class XdpDriver : NetDriver
 {
     /// <summary>Ring size when none is given: 512 entries each way, so a pool of 1024 chunks of 2048 bytes (2 MiB, a quarter of a common 8 MiB RLIMIT_MEMLOCK) serves one driver.</summary>
     public const int DefaultRingSize = 512;
@@ -60,8 +65,14 @@ public sealed unsafe class XdpDriver : INetDriver
     /// <summary>Frames the kernel sends per copy-mode <c>sendto</c> (its <c>max_tx_budget</c> default, <c>TX_BATCH_SIZE</c>).</summary>
     private const uint KernelTxBatch = 32;
 
-    /// <summary>How long one slice of <see cref="WaitForTransmit"/> sleeps while every transmit buffer is in flight: copy-mode completions come within microseconds on a veth.</summary>
+    /// <summary>How long one slice of <see cref="NetDriver.WaitForTransmit"/> sleeps while every transmit buffer is in flight: copy-mode completions come within microseconds on a veth.</summary>
     private static readonly TimeSpan s_completionSlice = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>How often a wait for a frame looks whether the interface still exists (the socket signals nothing when it is deleted).</summary>
+    public static readonly TimeSpan LinkCheckInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Empty receive polls between two looks at the interface: 256, so a busy-polling loop spends at most about 0.5 % of an empty poll's time on them.</summary>
+    private const int EmptyPollsPerLinkCheck = 256;
 
     private readonly NetBufPool _pool;
     private readonly XdpSocket _socket;
@@ -82,8 +93,8 @@ public sealed unsafe class XdpDriver : INetDriver
     private readonly bool _kickFill;
     private int _posted;
     private int _inFlight;
-    private long _rxFrames;
-    private long _txFrames;
+    private int _emptyPolls;
+    private bool _gone;
     private long _rxInvalid;
 
     /// <summary>Opens an AF_XDP socket on a queue of <paramref name="interfaceName"/> with <paramref name="pool"/> as its UMEM, and attaches the redirect program.</summary>
@@ -103,8 +114,8 @@ public sealed unsafe class XdpDriver : INetDriver
     /// queue (InvalidParam) or is disposed (BadState). Nothing is left attached to the interface.
     /// </exception>
     public XdpDriver(NetBufPool pool, string interfaceName, XdpDriverOptions? options = null)
+        : base(pool)
     {
-        ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(interfaceName);
         options ??= new XdpDriverOptions();
         ArgumentNullException.ThrowIfNull(options.Filter, nameof(options.Filter));
@@ -162,7 +173,7 @@ public sealed unsafe class XdpDriver : INetDriver
         _umem = pool.BlockAddress;
         _chunkShift = BitOperations.Log2((uint)pool.BufferStride);
         _chunkMask = (ulong)pool.BufferStride - 1;
-        _maxFrameLength = _socket.Mtu + LinuxConstants.EthernetHeaderLength + LinuxConstants.VlanTagLength;
+        _maxFrameLength = _socket.Mtu + LinuxConstants.EthernetHeaderLength;
         _kickTx = !_socket.IsZeroCopy || !_socket.UsesNeedWakeup;
         _kickFill = _socket.UsesNeedWakeup;
         RxQueueSize = options.RxQueueSize;
@@ -177,16 +188,10 @@ public sealed unsafe class XdpDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    public string DeviceName => _device.DeviceName;
+    public override string DeviceName => _device.DeviceName;
 
-    /// <inheritdoc/>
-    public DeviceType DeviceType => DeviceType.Net;
-
-    /// <summary>The interface's hardware address (read with <c>SIOCGIFHWADDR</c> when the driver was created).</summary>
-    public MacAddress MacAddress => _socket.MacAddress;
-
-    /// <inheritdoc/>
-    public NetBufPool Pool => _pool;
+    /// <summary>The interface's hardware address (read with <c>SIOCGIFHWADDR</c> when the driver was created): the address the driver's frames are sent from.</summary>
+    public override MacAddress MacAddress => _socket.MacAddress;
 
     /// <summary>The interface's index in its namespace.</summary>
     public int InterfaceIndex => _socket.InterfaceIndex;
@@ -217,53 +222,32 @@ public sealed unsafe class XdpDriver : INetDriver
 
 
     /// <inheritdoc/>
-    public bool CanTransmit => !_device.IsClosed && _inFlight < TxQueueSize;
-
-    /// <inheritdoc/>
-    /// <remarks>Reads the receive ring's producer index (no system call).</remarks>
-    public bool CanReceive
-    {
-        get
-        {
-            if (_device.IsClosed)
-            {
-                return false;
-            }
-
-            _device.Enter();
-            try
-            {
-                return _rx.Available(1) != 0;
-            }
-            finally
-            {
-                _device.Exit();
-            }
-        }
-    }
-
-    /// <inheritdoc/>
     /// <remarks>The fill and receive rings' size.</remarks>
-    public int RxQueueSize { get; }
+    public override int RxQueueSize { get; }
 
     /// <inheritdoc/>
     /// <remarks>The transmit and completion rings' size.</remarks>
-    public int TxQueueSize { get; }
-
-    /// <summary>Frames received (taken by <see cref="TryReceive"/> or <see cref="ReceiveBatch"/>).</summary>
-    /// <remarks>Thread-safe.</remarks>
-    public long RxFrames => Volatile.Read(ref _rxFrames);
-
-    /// <summary>Frames handed to the kernel for transmission.</summary>
-    /// <remarks>Thread-safe.</remarks>
-    public long TxFrames => Volatile.Read(ref _txFrames);
+    public override int TxQueueSize { get; }
 
     /// <summary>Receive or completion descriptors the driver refused (not a chunk it gave the kernel, or a frame beyond its buffer); the kernel's own counts are in <see cref="GetStatistics"/>.</summary>
     /// <remarks>Thread-safe.</remarks>
     public long RxInvalid => Volatile.Read(ref _rxInvalid);
 
-    /// <summary>Buffers the driver holds now: posted for receiving, and transmitted but not yet recycled (0 once disposed).</summary>
-    public int HeldBuffers => _posted + _inFlight;
+    /// <inheritdoc/>
+    /// <remarks>Here: posted for receiving, and transmitted but not yet recycled.</remarks>
+    public override int HeldBuffers => Volatile.Read(ref _posted) + Volatile.Read(ref _inFlight);
+
+    /// <inheritdoc/>
+    protected override int RxRoom => Math.Min(RxQueueSize - _posted, (int)_fill.Free((uint)RxQueueSize));
+
+    /// <inheritdoc/>
+    protected override int TxRoom => Math.Min(TxQueueSize - _inFlight, (int)_tx.Free((uint)TxQueueSize));
+
+    /// <inheritdoc/>
+    protected override int MaxFrameLength => _maxFrameLength;
+
+    /// <inheritdoc/>
+    protected override int MinFrameLength => LinuxConstants.EthernetHeaderLength;
 
     /// <summary>
     /// Creates a pool that can be the UMEM of <see cref="XdpDriver"/>s: its block aligned to the page,
@@ -304,236 +288,160 @@ public sealed unsafe class XdpDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    /// <remarks>Puts the buffer's chunk on the fill ring and publishes it to the kernel at once.</remarks>
-    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer)
+    /// <remarks>Puts the buffers' chunks on the fill ring and publishes them to the kernel at once.</remarks>
+    protected override void PostRxBurst(ReadOnlySpan<NetBufPtr> buffers)
     {
-        _device.Enter();
-        try
+        foreach (NetBufPtr buffer in buffers)
         {
-            FrameChecks.Ownership(_pool, rxBuffer, DeviceName);
-            CheckNotHeld(rxBuffer);
-            if (_posted == RxQueueSize || _fill.Free(1) == 0)
-            {
-                return false;
-            }
-
-            _held[rxBuffer.BufferIndex] = rxBuffer;
-            _fill.NextToStage<ulong>() = (ulong)rxBuffer.BufferIndex << _chunkShift;
+            _held[buffer.BufferIndex] = buffer;
+            _fill.NextToStage<ulong>() = (ulong)buffer.BufferIndex << _chunkShift;
             _fill.Stage();
-            _posted++;
+        }
 
-            // Published at once: a frame may be on its way already (one release store, a plain
-            // store on x86-64, and a read of the flags word).
-            PublishFill();
-            return true;
-        }
-        finally
-        {
-            _device.Exit();
-        }
+        _posted += buffers.Length;
+
+        // Published at once: a frame may be on its way already (one release store, a plain
+        // store on x86-64, and a read of the flags word).
+        PublishFill();
     }
 
     /// <inheritdoc/>
-    /// <remarks>Reads the completion ring in batches and returns its buffers with <see cref="NetBufPool.FreeBulk(ReadOnlySpan{NetBufPtr})"/>.</remarks>
-    public int RecycleTxBuffers()
+    /// <remarks>Each receive descriptor is the buffer the kernel filled, its packet the frame where the kernel wrote it (no copy).</remarks>
+    protected override int ReceiveBurst(Span<NetBufPtr> destination)
     {
-        _device.Enter();
-        try
+        uint count = _rx.Available((uint)destination.Length);
+        if (count == 0)
         {
-            int total = 0;
-            while (true)
+            if (++_emptyPolls >= EmptyPollsPerLinkCheck)
             {
-                uint count = _completion.Available(RecycleBatch);
-                if (count == 0)
-                {
-                    return total;
-                }
+                _emptyPolls = 0;
+                CheckLink();
+            }
 
-                int taken = 0;
-                for (uint i = 0; i < count; i++)
-                {
-                    if (TryTake(_completion.Entry<ulong>(i), out NetBufPtr sent, out _))
-                    {
-                        _recycled[taken++] = sent;
-                    }
-                }
+            return 0;
+        }
 
-                _completion.Release(count);
-                _inFlight -= taken;
-                _pool.FreeBulk(_recycled.AsSpan(0, taken));
-                total += taken;
+        _emptyPolls = 0;
+        int taken = 0;
+        for (uint i = 0; i < count; i++)
+        {
+            ref XdpDesc descriptor = ref _rx.Entry<XdpDesc>(i);
+            if (TryTake(descriptor.Address, out NetBufPtr posted, out int offset))
+            {
+                _posted--;
+                if (TryHandBack(posted, offset, (int)descriptor.Length, out destination[taken]))
+                {
+                    taken++;
+                }
+                else
+                {
+                    // Cannot happen with a kernel that keeps to the chunk: dropped, the buffer back in the pool.
+                    _rxInvalid++;
+                }
             }
         }
-        finally
-        {
-            _device.Exit();
-        }
+
+        _rx.Release(count);
+        return taken;
     }
 
     /// <inheritdoc/>
-    /// <remarks>One descriptor and, in copy mode, one <c>sendto</c>; prefer <see cref="TransmitBatch"/>.</remarks>
-    public bool TryTransmit(NetBufPtr txBuffer) =>
-        TransmitBatch(new ReadOnlySpan<NetBufPtr>(in txBuffer)) == 1;
+    /// <remarks>The descriptors are published with one index store and the kernel woken once (in copy mode, once per 32
+    /// frames, the kernel's batch). A kick that fails after the publication (the interface deleted, say) is reported by
+    /// the next call: the frames were taken.</remarks>
+    protected override void TransmitBurst(ReadOnlySpan<NetBufPtr> frames)
+    {
+        foreach (NetBufPtr buffer in frames)
+        {
+            _held[buffer.BufferIndex] = buffer;
+            ref XdpDesc descriptor = ref _tx.NextToStage<XdpDesc>();
+            descriptor.Address = (ulong)(buffer.HeaderAddress - _umem);
+            descriptor.Length = (uint)(buffer.HeaderLength + buffer.PacketLength);
+            descriptor.Options = 0;
+            _tx.Stage();
+        }
+
+        _tx.Publish();
+        _inFlight += frames.Length;
+        KickTx();
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Reads the completion ring.</remarks>
+    protected override int TakeCompleted(Span<NetBufPtr> destination)
+    {
+        uint count = _completion.Available((uint)destination.Length);
+        int taken = 0;
+        for (uint i = 0; i < count; i++)
+        {
+            if (TryTake(_completion.Entry<ulong>(i), out NetBufPtr sent, out _))
+            {
+                destination[taken++] = sent;
+            }
+        }
+
+        _completion.Release(count);
+        _inFlight -= taken;
+        return taken;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Reads the receive ring's producer index (no system call).</remarks>
+    protected override bool HasReceived() => _rx.Available(1) != 0;
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Every buffer is checked before any is taken (on an exception for a bad buffer, nothing was taken);
-    /// the descriptors are published with one index store and the kernel woken once (in copy mode, once
-    /// per 32 frames, the kernel's batch).
+    /// Sleeps in <c>poll</c> on the socket beside two eventfds (cancellation, disposal), costing no CPU, waking every
+    /// <see cref="LinkCheckInterval"/> to look whether the interface still exists. <see langword="false"/> at once when no
+    /// receive buffer is posted.
     /// </remarks>
-    public int TransmitBatch(ReadOnlySpan<NetBufPtr> txBuffers)
+    /// <exception cref="NetDriverException">The interface was deleted (BadState).</exception>
+    protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        _device.Enter();
-        try
+        if (_posted == 0)
         {
-            int checkedCount = 0;
-            try
-            {
-                for (; checkedCount < txBuffers.Length; checkedCount++)
-                {
-                    NetBufPtr buffer = txBuffers[checkedCount];
-                    FrameChecks.Ownership(_pool, buffer, DeviceName);
-                    FrameChecks.TransmitLength(buffer, _maxFrameLength, DeviceName);
-                    CheckNotHeld(buffer);
-
-                    // Marked held at once, so a buffer listed twice is caught above.
-                    _held[buffer.BufferIndex] = buffer;
-                }
-            }
-            catch
-            {
-                Unhold(txBuffers[..checkedCount]);
-                throw;
-            }
-
-            int count = (int)_tx.Free((uint)Math.Min(txBuffers.Length, TxQueueSize - _inFlight));
-            Unhold(txBuffers[count..]);
-            for (int i = 0; i < count; i++)
-            {
-                NetBufPtr buffer = txBuffers[i];
-                ref XdpDesc descriptor = ref _tx.NextToStage<XdpDesc>();
-                descriptor.Address = (ulong)(buffer.HeaderAddress - _umem);
-                descriptor.Length = (uint)(buffer.HeaderLength + buffer.PacketLength);
-                descriptor.Options = 0;
-                _tx.Stage();
-            }
-
-            if (count > 0)
-            {
-                _tx.Publish();
-                _inFlight += count;
-                _txFrames += count;
-                KickTx();
-            }
-
-            return count;
-        }
-        finally
-        {
-            _device.Exit();
-        }
-    }
-
-    /// <inheritdoc/>
-    public bool TryReceive(out NetBufPtr rxBuffer)
-    {
-        rxBuffer = default;
-        return ReceiveBatch(new Span<NetBufPtr>(ref rxBuffer)) == 1;
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// Takes up to <paramref name="destination"/>.Length
-    /// descriptors from the receive ring: each is the buffer the kernel filled, its packet the frame
-    /// where the kernel wrote it (no copy).
-    /// </remarks>
-    public int ReceiveBatch(Span<NetBufPtr> destination)
-    {
-        _device.Enter();
-        try
-        {
-            uint count = _rx.Available((uint)destination.Length);
-            int taken = 0;
-            for (uint i = 0; i < count; i++)
-            {
-                ref XdpDesc descriptor = ref _rx.Entry<XdpDesc>(i);
-                if (TryTake(descriptor.Address, out NetBufPtr posted, out int offset))
-                {
-                    _posted--;
-                    if ((uint)offset + descriptor.Length > (uint)_pool.BufferLength)
-                    {
-                        // Cannot happen with a kernel that keeps to the chunk; the buffer goes back to the pool.
-                        _rxInvalid++;
-                        _pool.FromBufPtr(posted).Dispose();
-                        continue;
-                    }
-
-                    destination[taken++] = _pool.FromBufPtr(posted, offset, (int)descriptor.Length).IntoBufPtr();
-                }
-            }
-
-            _rx.Release(count);
-            _rxFrames += taken;
-            return taken;
-        }
-        finally
-        {
-            _device.Exit();
-        }
-    }
-
-    /// <inheritdoc/>
-    public NetBufPtr AllocTxBuffer(int size)
-    {
-        _device.ThrowIfClosed();
-
-        return FrameChecks.AllocTx(_pool, size);
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// Returns at once when a frame is waiting; otherwise sleeps
-    /// in <c>poll</c> on the socket beside two eventfds (cancellation, <see cref="Dispose"/>), costing no
-    /// CPU. <see langword="false"/> at once when no receive buffer is posted.
-    /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        _device.ThrowIfClosed();
-
-        if (CanReceive)
-        {
-            return true;
-        }
-
-        return _posted > 0 && _device.Wait(LinuxConstants.POLLIN, timeout, cancellationToken);
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// <see langword="true"/> at once while fewer than <see cref="TxQueueSize"/> frames are in flight, or
-    /// when sent buffers wait for <see cref="RecycleTxBuffers"/>. Otherwise waits for the kernel's
-    /// completions, which signal no descriptor: in slices of 1 ms asleep in <c>poll</c> on the
-    /// cancellation and disposal eventfds.
-    /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        if (timeout != Timeout.InfiniteTimeSpan)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+            return false;
         }
 
         long start = Environment.TickCount64;
         while (true)
         {
-            _device.ThrowIfClosed();
+            CheckLink();
+            TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? LinkCheckInterval : timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
+            if (left < TimeSpan.Zero)
+            {
+                return false;
+            }
 
-            if (_inFlight < TxQueueSize || HasCompletions())
+            if (_device.Wait(LinuxConstants.POLLIN, left < LinkCheckInterval ? left : LinkCheckInterval, cancellationToken) || HasReceived())
             {
                 return true;
             }
 
+            if (left <= LinkCheckInterval && timeout != Timeout.InfiniteTimeSpan)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// <see langword="true"/> at once while fewer than <see cref="TxQueueSize"/> frames are in flight, or when sent buffers
+    /// wait for recycling. Otherwise waits for the kernel's completions, which signal no descriptor: in slices of 1 ms
+    /// asleep in <c>poll</c> on the cancellation and disposal eventfds.
+    /// </remarks>
+    protected override bool WaitForTransmitCore(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        long start = Environment.TickCount64;
+        while (true)
+        {
+            if (_inFlight < TxQueueSize || _completion.Available(1) != 0)
+            {
+                return true;
+            }
+
+            CheckLink();
             TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? s_completionSlice : timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
             if (left <= TimeSpan.Zero)
             {
@@ -545,47 +453,40 @@ public sealed unsafe class XdpDriver : INetDriver
         }
     }
 
-    /// <summary>
-    /// Detaches the XDP program (closes the BPF link; when drivers of other queues share it, the last of
-    /// them to be disposed does), closes the socket (the kernel stops using the UMEM and takes the socket
-    /// out of the XSKMAP), unmaps the rings and returns every buffer the driver holds to the pool, whatever ring
-    /// it was in. Wakes a wait on another thread and waits for a call in progress to leave. Calling it
-    /// again does nothing.
-    /// </summary>
-    /// <remarks>
-    /// Thread-safe. Frames still in the transmit ring or not completed are dropped. In copy mode the
-    /// kernel has copied every frame it took, so the buffers are free to reuse at once.
-    /// </remarks>
-    public void Dispose()
-    {
-        _socket.DetachProgram();
-        if (!_device.Close())
-        {
-            return;
-        }
+    /// <inheritdoc/>
+    protected override void OnDisposing() => _device.WakeForClose();
 
-        // The socket is closed and no call is in progress or can start: the rings and the held
-        // buffers are this thread's.
+    /// <summary>
+    /// Detaches the XDP program (closes the BPF link; when drivers of other queues share it, the last of them to be
+    /// disposed does), closes the socket (the kernel stops using the UMEM and takes the socket out of the XSKMAP) and
+    /// unmaps the rings. Frames still in the transmit ring or not completed are dropped; in copy mode the kernel has
+    /// copied every frame it took, so the buffers are free to reuse at once.
+    /// </summary>
+    protected override void CloseDevice()
+    {
         XdpMetrics.Unregister(this);
+        _socket.DetachProgram();
+        _device.Close();
         _socket.UnmapRings();
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Every buffer of the held table, whatever ring it was in.</remarks>
+    protected override int TakeHeld(Span<NetBufPtr> destination)
+    {
         int count = 0;
-        for (int i = 0; i < _held.Length; i++)
+        for (int i = 0; i < _held.Length && count < destination.Length; i++)
         {
             if (!_held[i].IsNull)
             {
-                _recycled[count++] = _held[i];
+                destination[count++] = _held[i];
                 _held[i] = default;
-                if (count == _recycled.Length)
-                {
-                    _pool.FreeBulk(_recycled);
-                    count = 0;
-                }
             }
         }
 
-        _pool.FreeBulk(_recycled.AsSpan(0, count));
         _posted = 0;
         _inFlight = 0;
+        return count;
     }
 
     /// <inheritdoc/>
@@ -670,34 +571,27 @@ public sealed unsafe class XdpDriver : INetDriver
         return true;
     }
 
-    private void CheckNotHeld(NetBufPtr buffer)
+    /// <summary>Throws once the interface is gone: an empty <c>recvfrom</c> says ENXIO (ENETDOWN for a downed interface, which recovers).</summary>
+    /// <exception cref="NetDriverException">The interface was deleted (BadState).</exception>
+    private void CheckLink()
     {
-        if (!_held[buffer.BufferIndex].IsNull)
+        if (!_gone)
         {
-            throw new NetDriverException(NetDriverErrorKind.InvalidParam, $"{buffer} is held by the driver of {DeviceName} already (posted or in flight); nothing was taken.");
+            // Sound: no buffer: a zero-length receive that only asks the socket's state (in zero-copy mode it also
+            // wakes the kernel's receive path, which is harmless).
+            if (LibC.RecvFrom(_device.Fd, null, 0, LinuxConstants.MSG_DONTWAIT, null, null) >= 0 || Marshal.GetLastPInvokeError() != Errno.ENXIO)
+            {
+                return;
+            }
+
+            _gone = true;
         }
+
+        throw InterfaceGone();
     }
 
-    private void Unhold(ReadOnlySpan<NetBufPtr> buffers)
-    {
-        foreach (NetBufPtr buffer in buffers)
-        {
-            _held[buffer.BufferIndex] = default;
-        }
-    }
-
-    private bool HasCompletions()
-    {
-        _device.Enter();
-        try
-        {
-            return _completion.Available(1) != 0;
-        }
-        finally
-        {
-            _device.Exit();
-        }
-    }
+    private NetDriverException InterfaceGone() =>
+        new(NetDriverErrorKind.BadState, $"The interface {DeviceName} of the AF_XDP driver is gone (deleted, or moved to another namespace): dispose the driver; a new one can be opened once the interface exists again.", Errno.ENXIO);
 
     /// <summary>Hands the staged fill entry to the kernel, and wakes it if it asks (zero-copy drivers that ran dry).</summary>
     private void PublishFill()
@@ -745,6 +639,9 @@ public sealed unsafe class XdpDriver : INetDriver
                     continue;
                 case Errno.EBUSY or Errno.ENOBUFS or Errno.ENETDOWN:
                     return;
+                case Errno.ENXIO:
+                    _gone = true;
+                    throw InterfaceGone();
                 default:
                     throw LinuxError.FromErrno(errno, "sendto (AF_XDP transmit)", DeviceName, opened: true);
             }

@@ -1,0 +1,173 @@
+using NetBufNative.Drivers;
+using NUnit.Framework;
+
+namespace NetBufNative.Tests.Drivers;
+
+/// <summary>
+/// The conformance suite's device faults, on the drivers of a real interface (TAP, AF_PACKET, AF_XDP): the interface
+/// deleted, set down or given a smaller MTU while the driver uses it. Every call then throws a
+/// <see cref="NetDriverException"/> or returns counts (an exception: nothing taken), an infinite wait ends, and every
+/// buffer is back in the pool once the driver is disposed.
+/// </summary>
+[TestFixtureSource(typeof(ConformanceRig), nameof(ConformanceRig.InterfaceKinds))]
+[NonParallelizable]
+public sealed class DriverFaultTests(string kind)
+{
+    private ConformanceRig _rig = null!;
+
+    private INetDriver Driver => _rig.Driver;
+
+    private NetBufPool Pool => _rig.Pool;
+
+    [SetUp]
+    public void SetUp() => _rig = ConformanceRig.Create(kind);
+
+    [TearDown]
+    public void TearDown() => _rig?.Dispose();
+
+    [Test]
+    public void A_deleted_interface_ends_an_infinite_wait_and_every_call_after_it_throws_or_returns_counts()
+    {
+        DriverHarnessPost(16);
+        NetBufPtr tx = AllocFrame(ConformanceRig.Frame(64, 10));
+        Assert.That(Driver.TryTransmit(tx), Is.True);
+        _rig.DeleteInterface();
+        var ended = Task.Run(() => Driver.WaitForReceive(Timeout.InfiniteTimeSpan));
+        Assert.That(((IAsyncResult)ended).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(5)), Is.True, "the wait ended within 5 s");
+        NetDriverException? seen = ended.Exception?.InnerException as NetDriverException;
+        var batch = new NetBufPtr[8];
+        for (int i = 0; i < 4 && seen is null; i++)
+        {
+            try
+            {
+                int n = Driver.ReceiveBatch(batch);
+                for (int j = 0; j < n; j++)
+                {
+                    Pool.FreeBulk([batch[j]]);
+                }
+
+                NetBufPtr more = AllocFrame(ConformanceRig.Frame(64, 11));
+                if (Driver.TransmitBatch([more]) == 0)
+                {
+                    Pool.FreeBulk([more]);
+                }
+            }
+            catch (NetDriverException e)
+            {
+                seen = e;
+            }
+        }
+
+        Assert.That(seen, Is.Not.Null, "the driver reported the lost device");
+        Assert.That(seen!.Kind, Is.Not.EqualTo(NetDriverErrorKind.InvalidParam), seen.Message);
+        AssertAllBackAfterDispose();
+    }
+
+    [Test]
+    public void A_transmit_on_an_interface_set_down_takes_the_frames_or_throws_and_loses_none()
+    {
+        DriverHarnessPost(16);
+        _rig.SetDown();
+        int errors = 0;
+        for (int i = 0; i < 20; i++)
+        {
+            NetBufPtr tx = AllocFrame(ConformanceRig.Frame(64, 12));
+            try
+            {
+                if (Driver.TransmitBatch([tx]) == 0)
+                {
+                    Pool.FreeBulk([tx]);
+                }
+            }
+            catch (NetDriverException)
+            {
+                errors++;
+                Assert.That(Pool.IsLent(tx), Is.True, "an exception: nothing was taken");
+                Pool.FreeBulk([tx]);
+            }
+
+            try
+            {
+                _ = Driver.RecycleTxBuffers();
+            }
+            catch (NetDriverException)
+            {
+                errors++;
+            }
+        }
+
+        TestContext.Out.WriteLine($"{errors} errors reported while down");
+        AssertAllBackAfterDispose();
+    }
+
+    [Test]
+    public void A_frame_larger_than_a_lowered_mtu_is_refused_or_dropped_without_a_leak()
+    {
+        _rig.SetMtu(600);
+        int errors = 0;
+        for (int i = 0; i < 4; i++)
+        {
+            NetBufPtr tx = AllocFrame(ConformanceRig.Frame(1000, 13));
+            try
+            {
+                if (Driver.TransmitBatch([tx]) == 0)
+                {
+                    Pool.FreeBulk([tx]);
+                }
+            }
+            catch (NetDriverException)
+            {
+                errors++;
+                Assert.That(Pool.IsLent(tx), Is.True, "an exception: nothing was taken");
+                Pool.FreeBulk([tx]);
+            }
+        }
+
+        TestContext.Out.WriteLine($"{errors} errors reported");
+        AssertAllBackAfterDispose();
+    }
+
+    private NetBufPtr AllocPointer()
+    {
+        var one = new NetBufPtr[1];
+        Assert.That(Pool.TryAllocBulk(one), Is.True);
+        return one[0];
+    }
+
+    private NetBufPtr AllocFrame(byte[] frame)
+    {
+        NetBufPtr tx = Driver.AllocTxBuffer(frame.Length);
+        frame.CopyTo(tx.Packet);
+        return tx;
+    }
+
+    private void DriverHarnessPost(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            Assert.That(Driver.TryRecycleRxBuffer(AllocPointer()), Is.True);
+        }
+    }
+
+    private void RecycleUntil(int count)
+    {
+        int recycled = 0;
+        var deadline = DateTime.UtcNow + ConformanceRig.FrameTimeout;
+        while (recycled < count && DateTime.UtcNow < deadline)
+        {
+            recycled += Driver.RecycleTxBuffers();
+            if (recycled < count)
+            {
+                Thread.Sleep(1);
+            }
+        }
+
+        Assert.That(recycled, Is.EqualTo(count));
+    }
+
+    private void AssertAllBackAfterDispose()
+    {
+        Driver.Dispose();
+        Assert.That(Pool.InUse - _rig.PeerHeld, Is.Zero, "every buffer is back once the driver is disposed");
+    }
+}
