@@ -22,14 +22,18 @@ public sealed class DriverReviewFindingsTests
     [Test]
     public void An_untagged_frame_may_not_use_the_vlan_tags_four_bytes_but_a_tagged_one_may()
     {
-        using var pool = new NetBufPool(4, 2048);
+        using var pool = new NetBufPool(8, 2048);
         const int Mtu = 1500;
-        int max = Mtu + 14 + 4;
+        using var driver = new FakeDevice(pool, maxFrameLength: Mtu + 14);
         var untagged = Frame(pool, Mtu + 14 + 1, tagged: false);
-        var ex = Assert.Throws<NetDriverException>(() => FrameChecks.TransmitLength(untagged, max, "veth0"));
+        var ex = Assert.Throws<NetDriverException>(() => driver.TryTransmit(untagged));
         Assert.That(ex!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
-        Assert.DoesNotThrow(() => FrameChecks.TransmitLength(Frame(pool, Mtu + 14, tagged: false), max, "veth0"));
-        Assert.DoesNotThrow(() => FrameChecks.TransmitLength(Frame(pool, max, tagged: true), max, "veth0"));
+        Assert.That(pool.IsLent(untagged), Is.True, "nothing was taken");
+        Assert.That(driver.TryTransmit(Frame(pool, Mtu + 14, tagged: false)), Is.True);
+        Assert.That(driver.TryTransmit(Frame(pool, Mtu + 14 + 4, tagged: true)), Is.True);
+        Assert.Throws<NetDriverException>(() => driver.TryTransmit(Frame(pool, Mtu + 14 + 5, tagged: true)));
+        Assert.Throws<NetDriverException>(() => driver.TryTransmit(Frame(pool, 13, tagged: false)), "shorter than a header");
+        pool.FreeBulk([untagged]);
     }
 
     [Test]

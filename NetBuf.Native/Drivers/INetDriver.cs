@@ -17,6 +17,17 @@ namespace NetBufNative.Drivers;
 /// over with <see cref="NetBuf.IntoBufPtr"/>.
 /// </para>
 /// <para>
+/// Every hand-over is checked by the pool (the drivers of this library derive from <see cref="NetDriver"/>, which
+/// does it once for all): a driver that accepts a buffer takes it under a new token
+/// (<see cref="NetBufPool.TryHandOver(NetBufPtr, out NetBufPtr)"/>), so the pointer the caller passed and every copy
+/// of it go stale at once: a second post, a free, a restore or a transmit of a kept copy throws at that call. A
+/// received frame comes back under a new token the same way.
+/// </para>
+/// <para>
+/// An exception always means that nothing was taken. A device error met after something was taken ends the call with
+/// the count, and the next receive or transmit call throws it.
+/// </para>
+/// <para>
 /// "No packet now" and "queue full" are the common case, not errors: the <c>Try*</c> methods return
 /// <see langword="false"/> (the seed's <c>DevError::Again</c>). Other failures throw
 /// <see cref="NetDriverException"/> with a <see cref="NetDriverErrorKind"/> and, for system calls,
@@ -36,7 +47,8 @@ public interface INetDriver : IDisposable
     /// <summary>The kind of device: <see cref="DeviceType.Net"/>.</summary>
     DeviceType DeviceType { get; }
 
-    /// <summary>The device's hardware address.</summary>
+    /// <summary>The hardware address the driver's frames are sent from: the user's side of the wire (for a TAP device,
+    /// the program's side, not the kernel interface's; for AF_PACKET and AF_XDP, the interface's own).</summary>
     MacAddress MacAddress { get; }
 
     /// <summary>The pool every buffer of this driver comes from and goes back to.</summary>
@@ -57,7 +69,8 @@ public interface INetDriver : IDisposable
     /// <summary>Gives the driver an empty buffer to receive a frame into (the seed's <c>recycle_rx_buffer</c>).</summary>
     /// <param name="rxBuffer">A buffer lent by <see cref="Pool"/>; the driver's from now on if accepted.</param>
     /// <returns><see langword="false"/> when the receive queue is full; the buffer is still the caller's.</returns>
-    /// <exception cref="NetDriverException">The buffer is not of this driver's pool (<see cref="NetDriverErrorKind.InvalidParam"/>), or the driver is disposed (<see cref="NetDriverErrorKind.BadState"/>).</exception>
+    /// <exception cref="NetDriverException">The buffer is not a current lending of this driver's pool: null, foreign, freed, or
+    /// posted or sent already (<see cref="NetDriverErrorKind.InvalidParam"/>); or the driver is disposed (<see cref="NetDriverErrorKind.BadState"/>).</exception>
     bool TryRecycleRxBuffer(NetBufPtr rxBuffer);
 
     /// <summary>Returns the buffers of frames that were sent to the pool (the seed's <c>recycle_tx_buffers</c>).</summary>
@@ -80,7 +93,7 @@ public interface INetDriver : IDisposable
     /// <summary>Allocates a buffer for a frame of <paramref name="size"/> bytes to transmit (the seed's <c>alloc_tx_buffer</c>).</summary>
     /// <param name="size">The frame's length: the packet region of the returned buffer has this length.</param>
     /// <returns>The buffer, lent to the caller, to fill and pass to <see cref="TryTransmit"/>.</returns>
-    /// <exception cref="NetDriverException">No buffer is free (<see cref="NetDriverErrorKind.NoMemory"/>), <paramref name="size"/> does not fit a buffer after the pool's headroom (<see cref="NetDriverErrorKind.InvalidParam"/>), or the driver is disposed.</exception>
+    /// <exception cref="NetDriverException">No buffer is free (<see cref="NetDriverErrorKind.NoMemory"/>), <paramref name="size"/> does not fit a buffer after the pool's headroom (<see cref="NetDriverErrorKind.InvalidParam"/>), or the driver or its pool is disposed (<see cref="NetDriverErrorKind.BadState"/>).</exception>
     NetBufPtr AllocTxBuffer(int size);
 
     /// <summary>Takes up to <paramref name="destination"/>.Length received frames at once.</summary>

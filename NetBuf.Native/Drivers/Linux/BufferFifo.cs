@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace NetBufNative.Drivers.Linux;
 
 /// <summary>
@@ -60,24 +58,6 @@ internal sealed class BufferFifo
         }
 
         return count;
-    }
-
-    /// <summary>Returns every entry to <paramref name="pool"/>, a batch at a time.</summary>
-    /// <returns>How many were returned.</returns>
-    [SkipLocalsInit]
-    internal int FreeAll(NetBufPool pool)
-    {
-        // 32: a batch of the pool's bulk free on the stack (256 bytes), as the loopback driver does.
-        Span<NetBufPtr> batch = stackalloc NetBufPtr[32];
-        int freed = 0;
-        int count;
-        while ((count = DequeueBatch(batch)) > 0)
-        {
-            pool.FreeBulk(batch[..count]);
-            freed += count;
-        }
-
-        return freed;
     }
 
     private int Wrap(int index) => index >= _entries.Length ? index - _entries.Length : index;
