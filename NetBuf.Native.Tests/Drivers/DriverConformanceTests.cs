@@ -188,26 +188,31 @@ public sealed class DriverConformanceTests(string kind)
         var worker = new Thread(() =>
         {
             var batch = new NetBufPtr[8];
+            NetBufPtr mine = default;
             started.Set();
             try
             {
                 for (int i = 0; i < 100_000; i++)
                 {
-                    NetBufPtr tx = Driver.AllocTxBuffer(64);
-                    ConformanceRig.Frame(64, 9).CopyTo(tx.Packet);
-                    if (!Driver.TryTransmit(tx))
+                    mine = Driver.AllocTxBuffer(64);
+                    ConformanceRig.Frame(64, 9).CopyTo(mine.Packet);
+                    if (!Driver.TryTransmit(mine))
                     {
-                        Pool.FreeBulk([tx]);
+                        Pool.FreeBulk([mine]);
                     }
 
+                    mine = default;
                     _ = Driver.RecycleTxBuffers();
                     int n = Driver.ReceiveBatch(batch);
                     for (int j = 0; j < n; j++)
                     {
-                        if (!Driver.TryRecycleRxBuffer(batch[j]))
+                        mine = batch[j];
+                        if (!Driver.TryRecycleRxBuffer(mine))
                         {
-                            Pool.FreeBulk([batch[j]]);
+                            Pool.FreeBulk([mine]);
                         }
+
+                        mine = default;
                     }
 
                     _ = Driver.CanReceive;
@@ -217,7 +222,13 @@ public sealed class DriverConformanceTests(string kind)
             }
             catch (NetDriverException e) when (e.Kind == NetDriverErrorKind.BadState)
             {
-                // The dispose won: the expected end.
+                // The dispose won: the expected end. An exception took nothing: the buffer in hand is still ours
+                // (and so are the received ones not yet re-posted).
+                _ = Pool.TryFree(mine);
+                foreach (NetBufPtr left in batch)
+                {
+                    _ = Pool.TryFree(left);
+                }
             }
             catch (Exception e)
             {

@@ -32,8 +32,11 @@ public sealed class DriverReviewFindingsTests
         Assert.That(driver.TryTransmit(Frame(pool, Mtu + 14, tagged: false)), Is.True);
         Assert.That(driver.TryTransmit(Frame(pool, Mtu + 14 + 4, tagged: true)), Is.True);
         Assert.Throws<NetDriverException>(() => driver.TryTransmit(Frame(pool, Mtu + 14 + 5, tagged: true)));
-        Assert.Throws<NetDriverException>(() => driver.TryTransmit(Frame(pool, 13, tagged: false)), "shorter than a header");
-        pool.FreeBulk([untagged]);
+        var runt = pool.Alloc();
+        runt.Append(13).Clear();
+        NetBufPtr runtPtr = runt.IntoBufPtr();
+        Assert.Throws<NetDriverException>(() => driver.TryTransmit(runtPtr), "shorter than a header");
+        pool.FreeBulk([untagged, runtPtr]);
     }
 
     [Test]

@@ -197,7 +197,28 @@ public abstract class NetDriver : INetDriver
                     break;
                 }
 
-                PostRxBurst(mine[..step]);
+                try
+                {
+                    PostRxBurst(mine[..step]);
+                }
+                catch (Exception error)
+                {
+                    // A faulty device: this step's buffers are the driver's (the caller's copies are stale) and
+                    // not posted, so they go back to the pool; earlier steps were taken.
+                    foreach (NetBufPtr buffer in mine[..step])
+                    {
+                        _ = _pool.TryFree(buffer);
+                    }
+
+                    if (done == 0)
+                    {
+                        throw AsDriverError(error, "post");
+                    }
+
+                    Defer(AsDriverError(error, "post"));
+                    break;
+                }
+
                 done += step;
                 if (step < wanted)
                 {
@@ -267,11 +288,11 @@ public abstract class NetDriver : INetDriver
                 {
                     TransmitBurst(mine[..step]);
                 }
-                catch (NetDriverException error)
+                catch (Exception error)
                 {
                     // The burst owns every frame it was given, sent or dropped: report the count, and
                     // let the next call meet the error.
-                    Defer(error);
+                    Defer(AsDriverError(error, "transmit"));
                     break;
                 }
 
@@ -312,11 +333,11 @@ public abstract class NetDriver : INetDriver
                 {
                     received = ReceiveBurst(burst);
                 }
-                catch (NetDriverException error) when (taken > 0)
+                catch (Exception error) when (taken > 0)
                 {
                     // Frames are already in the caller's span: return them, and let the next call meet
                     // the error (an exception would leak them).
-                    Defer(error);
+                    Defer(AsDriverError(error, "receive"));
                     break;
                 }
 
@@ -443,6 +464,7 @@ public abstract class NetDriver : INetDriver
 
         // Nothing runs on the device any more: what it holds is this thread's to return.
         Span<NetBufPtr> held = stackalloc NetBufPtr[HandOverStep];
+        int failures = 0;
         while (true)
         {
             int count;
@@ -452,7 +474,14 @@ public abstract class NetDriver : INetDriver
             }
             catch (Exception)
             {
-                break;
+                // A faulty driver: try again a few times (16, more than any queue kind a driver has), then give up
+                // on what it still holds rather than loop for ever.
+                if (++failures > 16)
+                {
+                    break;
+                }
+
+                continue;
             }
 
             if (count == 0)
@@ -722,6 +751,10 @@ public abstract class NetDriver : INetDriver
                 $"A frame of {length} bytes cannot be sent on {DeviceName}: a frame is {MinFrameLength} to {MaxFrameLength} bytes (plus 4 for a VLAN-tagged frame); nothing was taken.");
         }
     }
+
+    /// <summary>A device failure as the driver exception the contract promises (another exception type wrapped, as Io).</summary>
+    private NetDriverException AsDriverError(Exception error, string what) =>
+        error as NetDriverException ?? new NetDriverException($"The {what} of {DeviceName} failed: {error.Message}", error);
 
     [DoesNotReturn]
     private void ThrowNotLent(NetBufPtr buffer) =>

@@ -88,9 +88,9 @@ internal sealed class DeviceQueues
     internal int TakeHeld(Span<NetBufPtr> destination)
     {
         int count = Posted.DequeueBatch(destination);
-        count += Tx.DequeueBatch(destination[count..]);
-        _sent = Math.Max(0, Math.Min(_sent, Tx.Count));
-        return count;
+        int fromTx = Tx.DequeueBatch(destination[count..]);
+        _sent = Math.Max(0, _sent - fromTx);
+        return count + fromTx;
     }
 
     /// <summary>A frame may be waiting: a buffer is posted and the descriptor is readable (or in error).</summary>

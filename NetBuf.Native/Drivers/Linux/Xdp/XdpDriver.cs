@@ -84,6 +84,9 @@ public sealed unsafe class XdpDriver : NetDriver
 
     /// <summary>The buffers the driver holds, by index (= chunk): posted ones and ones in flight; default where none.</summary>
     private readonly NetBufPtr[] _held;
+
+    /// <summary>What each held buffer is for (<see cref="Posted"/> or <see cref="InFlight"/>), so a descriptor of the wrong ring is refused.</summary>
+    private readonly byte[] _roles;
     private readonly NetBufPtr[] _recycled = new NetBufPtr[RecycleBatch];
     private readonly nint _umem;
     private readonly int _chunkShift;
@@ -91,6 +94,12 @@ public sealed unsafe class XdpDriver : NetDriver
     private readonly int _maxFrameLength;
     private readonly bool _kickTx;
     private readonly bool _kickFill;
+    /// <summary>A held buffer's role: on the fill ring for a frame to be received into.</summary>
+    private const byte Posted = 1;
+
+    /// <summary>A held buffer's role: on the transmit ring, sent or being sent.</summary>
+    private const byte InFlight = 2;
+
     private int _posted;
     private int _inFlight;
     private int _emptyPolls;
@@ -170,6 +179,7 @@ public sealed unsafe class XdpDriver : NetDriver
         _rx = _socket.Rx;
         _tx = _socket.Tx;
         _held = new NetBufPtr[pool.Capacity];
+        _roles = new byte[pool.Capacity];
         _umem = pool.BlockAddress;
         _chunkShift = BitOperations.Log2((uint)pool.BufferStride);
         _chunkMask = (ulong)pool.BufferStride - 1;
@@ -294,6 +304,7 @@ public sealed unsafe class XdpDriver : NetDriver
         foreach (NetBufPtr buffer in buffers)
         {
             _held[buffer.BufferIndex] = buffer;
+            _roles[buffer.BufferIndex] = Posted;
             _fill.NextToStage<ulong>() = (ulong)buffer.BufferIndex << _chunkShift;
             _fill.Stage();
         }
@@ -326,17 +337,14 @@ public sealed unsafe class XdpDriver : NetDriver
         for (uint i = 0; i < count; i++)
         {
             ref XdpDesc descriptor = ref _rx.Entry<XdpDesc>(i);
-            if (TryTake(descriptor.Address, out NetBufPtr posted, out int offset))
+            if (TryTake(descriptor.Address, Posted, out NetBufPtr posted, out int offset))
             {
                 _posted--;
+                // A frame beyond its chunk cannot come from a kernel that keeps to the chunk: TryHandBack drops it
+                // (counted in RxDropped) and returns the buffer to the pool.
                 if (TryHandBack(posted, offset, (int)descriptor.Length, out destination[taken]))
                 {
                     taken++;
-                }
-                else
-                {
-                    // Cannot happen with a kernel that keeps to the chunk: dropped, the buffer back in the pool.
-                    _rxInvalid++;
                 }
             }
         }
@@ -354,6 +362,7 @@ public sealed unsafe class XdpDriver : NetDriver
         foreach (NetBufPtr buffer in frames)
         {
             _held[buffer.BufferIndex] = buffer;
+            _roles[buffer.BufferIndex] = InFlight;
             ref XdpDesc descriptor = ref _tx.NextToStage<XdpDesc>();
             descriptor.Address = (ulong)(buffer.HeaderAddress - _umem);
             descriptor.Length = (uint)(buffer.HeaderLength + buffer.PacketLength);
@@ -374,7 +383,7 @@ public sealed unsafe class XdpDriver : NetDriver
         int taken = 0;
         for (uint i = 0; i < count; i++)
         {
-            if (TryTake(_completion.Entry<ulong>(i), out NetBufPtr sent, out _))
+            if (TryTake(_completion.Entry<ulong>(i), InFlight, out NetBufPtr sent, out _))
             {
                 destination[taken++] = sent;
             }
@@ -481,6 +490,7 @@ public sealed unsafe class XdpDriver : NetDriver
             {
                 destination[count++] = _held[i];
                 _held[i] = default;
+                _roles[i] = 0;
             }
         }
 
@@ -553,13 +563,16 @@ public sealed unsafe class XdpDriver : NetDriver
         }
     }
 
-    /// <summary>Takes the held buffer whose chunk holds UMEM address <paramref name="address"/> out of the held table.</summary>
-    /// <returns><see langword="false"/> (counted in <see cref="RxInvalid"/>) when the address is not a chunk the driver gave the kernel.</returns>
-    private bool TryTake(ulong address, out NetBufPtr buffer, out int offset)
+    /// <summary>Takes the held buffer of <paramref name="role"/> whose chunk holds UMEM address <paramref name="address"/> out of the held table.</summary>
+    /// <returns><see langword="false"/> (counted in <see cref="RxInvalid"/>) when the address is not a chunk the driver gave this ring of the kernel's.</returns>
+    private bool TryTake(ulong address, byte role, out NetBufPtr buffer, out int offset)
     {
         ulong index = address >> _chunkShift;
         offset = (int)(address & _chunkMask);
-        if (index >= (ulong)_held.Length || _held[index].IsNull)
+
+        // Only a buffer the driver gave to this very ring: a completion for a posted buffer (or a receive
+        // descriptor for one being sent) would free or hand out a buffer the kernel still uses.
+        if (index >= (ulong)_held.Length || _held[index].IsNull || _roles[index] != role)
         {
             _rxInvalid++;
             buffer = default;
@@ -568,6 +581,7 @@ public sealed unsafe class XdpDriver : NetDriver
 
         buffer = _held[index];
         _held[index] = default;
+        _roles[index] = 0;
         return true;
     }
 
