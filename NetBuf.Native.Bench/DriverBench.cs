@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
+using NetBufNative.Drivers.Linux.Xdp;
 using NetBufNative.Wire;
 
 namespace NetBufNative.Bench;

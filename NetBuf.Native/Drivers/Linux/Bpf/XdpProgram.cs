@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
-using static NetBufNative.Drivers.Linux.BpfConstants;
+using NetBufNative.Drivers.Linux.Xdp;
+using static NetBufNative.Drivers.Linux.Bpf.BpfConstants;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>
 /// Generates the XDP program of an <see cref="XdpDriver"/>: frames the <see cref="XdpFilter"/>

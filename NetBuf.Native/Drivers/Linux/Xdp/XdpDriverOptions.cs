@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>Optional settings of an <see cref="XdpDriver"/>.</summary>
 /// <remarks>Read once by the constructor; later changes have no effect on a driver.</remarks>

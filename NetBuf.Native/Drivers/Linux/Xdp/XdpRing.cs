@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>
 /// One of an AF_XDP socket's four rings, mapped from the kernel: a power-of-two array of entries

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using NetBufNative.Wire;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>
 /// The kernel objects behind an <see cref="XdpDriver"/>, made in the order the kernel needs: the

@@ -2,10 +2,11 @@ using System.Net;
 using System.Runtime.InteropServices;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
+using NetBufNative.Drivers.Linux.Xdp;
 using NetBufNative.Wire;
 using NUnit.Framework;
 
-namespace NetBufNative.Tests.Drivers.Linux;
+namespace NetBufNative.Tests.Drivers.Linux.Xdp;
 
 /// <summary>
 /// <see cref="XdpDriver"/> scaled out over the queues of one interface: a veth pair with two queues
