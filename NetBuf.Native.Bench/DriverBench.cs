@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using NetBufNative.Apps;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
 using NetBufNative.Drivers.Linux.Xdp;

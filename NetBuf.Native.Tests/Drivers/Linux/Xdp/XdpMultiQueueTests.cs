@@ -1,5 +1,6 @@
 using System.Net;
 using System.Runtime.InteropServices;
+using NetBufNative.Apps;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
 using NetBufNative.Drivers.Linux.Xdp;

@@ -1,6 +1,7 @@
 using NetBufNative.Internal;
+using NetBufNative.Wire;
 
-namespace NetBufNative.Wire;
+namespace NetBufNative.Apps;
 
 /// <summary>
 /// The core of an ARP and ICMP echo responder: looks at one received Ethernet frame and, when it is
