@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using NetBufNative.Drivers.Linux.Xdp;
+using NetBufNative.Wire;
 using static NetBufNative.Drivers.Linux.Bpf.BpfConstants;
 
 namespace NetBufNative.Drivers.Linux.Bpf;
@@ -18,10 +19,10 @@ namespace NetBufNative.Drivers.Linux.Bpf;
 internal static class XdpProgram
 {
     /// <summary>An Ethernet header: two addresses and the type.</summary>
-    private const int EthernetHeader = 14;
+    private const int EthernetHeader = EthernetFrame.UntaggedHeaderLength;
 
-    /// <summary>The Ethernet type's offset in the frame.</summary>
-    private const short EtherTypeOffset = 12;
+    /// <summary>The Ethernet type's offset in the frame: after the two addresses.</summary>
+    private const short EtherTypeOffset = 2 * MacAddress.Length;
 
     /// <summary>The smallest IPv4 header (no options).</summary>
     private const int Ipv4MinHeader = 20;
