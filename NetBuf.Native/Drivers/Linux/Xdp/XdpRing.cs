@@ -100,9 +100,6 @@ internal sealed unsafe class XdpRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Stage() => _staged++;
 
-    /// <summary>Producer rings: forgets the last <paramref name="count"/> staged entries (not yet published).</summary>
-    internal void Unstage(uint count) => _staged -= count;
-
     /// <summary>Producer rings: hands every staged entry to the kernel.</summary>
     internal void Publish()
     {
