@@ -130,10 +130,7 @@ internal static unsafe class BpfCommands
 
     private static NetDriverException Error(int errno, string call, string device) => errno switch
     {
-        Errno.EPERM or Errno.EACCES => new NetDriverException(
-            NetDriverErrorKind.Unsupported,
-            $"{call} failed for {device}: {Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)}); loading and attaching XDP programs needs root or CAP_BPF and CAP_NET_ADMIN (setcap cap_bpf,cap_net_admin,cap_net_raw+ep).",
-            errno),
+        Errno.EPERM or Errno.EACCES => LinuxError.Privilege(errno, call, device, LinuxError.XdpPrivilegeAdvice),
         Errno.EBUSY or Errno.EEXIST => new NetDriverException(
             NetDriverErrorKind.ResourceBusy,
             $"{call} failed for {device}: {Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)}); the interface has an XDP program attached already (ip link show dev {device}): dispose the driver that attached it, or detach it (ip link set dev {device} xdp off).",
