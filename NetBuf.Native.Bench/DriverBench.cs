@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using NetBufNative.Apps;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
+using NetBufNative.Drivers.Linux.Xdp;
 using NetBufNative.Wire;
 
 namespace NetBufNative.Bench;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
+using NetBufNative.Wire;
 
 namespace NetBufNative.Bench;
 
@@ -16,7 +17,7 @@ public class PacketCycleBenchmarks
     private const int Packets = 256;
     private const int Headroom = 64;
     private const int PayloadLength = 50;
-    private const int EthernetHeaderLength = 14;
+    private const int EthernetHeaderLength = EthernetFrame.UntaggedHeaderLength;
 
     private NetBufPool _pool = null!;
 

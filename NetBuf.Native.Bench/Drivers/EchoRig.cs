@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
+using NetBufNative.Apps;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
 using NetBufNative.Wire;

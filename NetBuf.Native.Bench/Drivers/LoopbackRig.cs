@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using NetBufNative.Apps;
 using NetBufNative.Drivers;
 using NetBufNative.Wire;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
+using NetBufNative.Drivers.Linux.Xdp;
 using NetBufNative.Tests.Drivers.Linux;
 using NetBufNative.Wire;
 using NUnit.Framework;

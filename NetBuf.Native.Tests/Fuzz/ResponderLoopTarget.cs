@@ -1,3 +1,4 @@
+using NetBufNative.Apps;
 using NetBufNative.Drivers;
 using NetBufNative.Wire;
 

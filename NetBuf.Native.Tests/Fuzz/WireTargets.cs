@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using NetBufNative.Apps;
 using NetBufNative.Wire;
 
 namespace NetBufNative.Tests.Fuzz;

@@ -1,10 +1,13 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using NetBufNative.Apps;
+using NetBufNative.Capture;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
-using NetBufNative.Tests.Drivers;
+using NetBufNative.Tests.Apps;
 using NetBufNative.Tests.Wire;
 using NetBufNative.Wire;
+using NetBufNative.Tests.Drivers;
 using NUnit.Framework;
 
 namespace NetBufNative.Tests.Regression;

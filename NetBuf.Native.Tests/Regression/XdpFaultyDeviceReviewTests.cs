@@ -12,7 +12,7 @@ public sealed unsafe class XdpFaultyDeviceReviewTests
     public void A_completion_for_a_posted_receive_buffer_is_refused_not_freed_under_the_kernel()
     {
         using ConformanceRig rig = ConformanceRig.Create("xdp");
-        var driver = (NetBufNative.Drivers.Linux.XdpDriver)rig.Driver;
+        var driver = (NetBufNative.Drivers.Linux.Xdp.XdpDriver)rig.Driver;
         var one = new NetBufPtr[1];
         Assert.That(rig.Pool.TryAllocBulk(one), Is.True);
         int postedIndex = one[0].BufferIndex;
@@ -20,7 +20,7 @@ public sealed unsafe class XdpFaultyDeviceReviewTests
 
         // The device completes a transmission of the posted chunk (it never was sent).
         var flags = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
-        object completion = typeof(NetBufNative.Drivers.Linux.XdpDriver).GetField("_completion", flags)!.GetValue(driver)!;
+        object completion = typeof(NetBufNative.Drivers.Linux.Xdp.XdpDriver).GetField("_completion", flags)!.GetValue(driver)!;
         Type ring = completion.GetType();
         uint* producer = (uint*)System.Reflection.Pointer.Unbox(ring.GetField("_producer", flags)!.GetValue(completion)!);
         byte* entries = (byte*)System.Reflection.Pointer.Unbox(ring.GetField("_entries", flags)!.GetValue(completion)!);

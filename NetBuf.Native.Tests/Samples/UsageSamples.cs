@@ -16,6 +16,8 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using NetBufNative;
+using NetBufNative.Apps;
+using NetBufNative.Capture;
 using NetBufNative.Drivers;
 using NetBufNative.Wire;
 using NUnit.Framework;

@@ -1,3 +1,5 @@
+using NetBufNative.Apps;
+using NetBufNative.Capture;
 using NetBufNative.Wire;
 using NUnit.Framework;
 

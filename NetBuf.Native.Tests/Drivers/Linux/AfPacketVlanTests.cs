@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using NetBufNative.Apps;
 using NetBufNative.Drivers.Linux;
+using NetBufNative.Tests.Wire;
 using NUnit.Framework;
 
 namespace NetBufNative.Tests.Drivers.Linux;
@@ -190,6 +192,36 @@ public sealed class AfPacketVlanTests
 
         Assert.That(received, Is.EqualTo(sent), "every frame, in order, byte for byte");
         Assert.That(driver.RxDropped, Is.Zero);
+        Assert.That(pool.InUse, Is.EqualTo(driver.HeldBuffers));
+    }
+
+    /// <summary>The echo responder over the driver answers a tagged ping on its VLAN: the driver puts
+    /// back the tag the kernel took out, the reply is built over the request and sent tagged. With the
+    /// restore off the request arrives untagged, and so goes its answer.</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void The_echo_responder_answers_a_tagged_request_on_its_vlan_when_tags_are_restored(bool restore)
+    {
+        using var pool = new NetBufPool(64, 2048, new NetBufPoolOptions { DefaultHeadroom = 64, Name = "vlan-responder" });
+        using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RestoreVlanTags = restore });
+        var loop = new EchoResponderLoop(driver, Frames.OurIp, new EchoResponderLoopOptions { MacAddress = Frames.OurMac, PostedBuffers = 16 });
+        DriverHarness.Post(_sender, 16);
+        Assert.That(loop.ProcessBatch(), Is.Zero, "posts the loop's buffers");
+
+        DriverHarness.Send(_sender, Frames.Bytes(Frames.VlanPingRequest));
+        var clock = Stopwatch.StartNew();
+        while (loop.Counters.EchoReplies == 0 && clock.Elapsed < DriverHarness.ReplyTimeout)
+        {
+            _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
+            _ = loop.ProcessBatch();
+        }
+
+        Assert.That(loop.Counters.EchoReplies, Is.EqualTo(1), loop.Counters.ToString());
+        byte[] tagged = Frames.Bytes(Frames.VlanPingReply);
+        byte[] expected = restore ? tagged : [.. tagged[..12], .. tagged[16..]];
+        byte[] reply = DriverHarness.ReceiveMatching(_sender, f => f.Length > 12 && f.AsSpan(6, 6).SequenceEqual(tagged.AsSpan(6, 6)));
+        Assert.That(reply, Is.EqualTo(expected), restore ? "the reply on VLAN 42, byte for byte" : "the reply untagged");
+        _ = driver.RecycleTxBuffers();
         Assert.That(pool.InUse, Is.EqualTo(driver.HeldBuffers));
     }
 

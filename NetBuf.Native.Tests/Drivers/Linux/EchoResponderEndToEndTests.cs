@@ -1,8 +1,11 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
+using NetBufNative.Apps;
+using NetBufNative.Capture;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
+using NetBufNative.Tests.Capture;
 using NetBufNative.Tests.Wire;
 using NetBufNative.Wire;
 using NUnit.Framework;

@@ -3,7 +3,7 @@ namespace NetBufNative.Drivers.Linux;
 /// <summary>How an <see cref="AfPacketDriver"/> opens its socket. Immutable once built; thread-safe to share.</summary>
 public sealed class AfPacketDriverOptions
 {
-    /// <summary>The named network namespace (from <c>ip netns add</c>) the interface is in; <see langword="null"/> (the default) for the caller's own.</summary>
+    /// <summary>The named network namespace (from <c>ip netns add</c>) the interface is in; <see langword="null"/> (the default) for the caller's own. Entering a named namespace needs CAP_SYS_ADMIN (root has it).</summary>
     public string? NetworkNamespace { get; init; }
 
     /// <summary>

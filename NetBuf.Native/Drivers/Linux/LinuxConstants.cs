@@ -1,3 +1,5 @@
+using NetBufNative.Wire;
+
 namespace NetBufNative.Drivers.Linux;
 
 /// <summary>
@@ -76,9 +78,9 @@ internal static class LinuxConstants
     /// <summary>The longest interface name, without its terminating zero (IFNAMSIZ - 1).</summary>
     internal const int MaxInterfaceNameLength = 15;
 
-    /// <summary>An Ethernet header: two addresses and the type (no 802.1Q tag).</summary>
-    internal const int EthernetHeaderLength = 14;
+    /// <summary>An Ethernet header: two addresses and the type (no 802.1Q tag); <see cref="EthernetFrame.UntaggedHeaderLength"/>, under the drivers' name.</summary>
+    internal const int EthernetHeaderLength = EthernetFrame.UntaggedHeaderLength;
 
-    /// <summary>Room for one 802.1Q tag beyond the MTU and Ethernet header.</summary>
-    internal const int VlanTagLength = 4;
+    /// <summary>Room for one 802.1Q tag beyond the MTU and Ethernet header; <see cref="EthernetFrame.VlanTagLength"/>, under the drivers' name.</summary>
+    internal const int VlanTagLength = EthernetFrame.VlanTagLength;
 }

@@ -14,8 +14,18 @@ internal static class NamespaceThread
     /// <summary>Where <c>ip netns</c> binds named namespaces.</summary>
     internal const string Directory = "/run/netns/";
 
+    [ThreadStatic]
+    private static string? t_current;
+
+    /// <summary>
+    /// The named network namespace the calling thread runs in, when it is a thread of
+    /// <see cref="Run{T}"/> that joined one; <see langword="null"/> on any other thread. Error
+    /// messages name it (where to look for a missing interface).
+    /// </summary>
+    internal static string? Current => t_current;
+
     /// <summary>Runs <paramref name="action"/> in the namespace <paramref name="name"/>, or on this thread when it is null.</summary>
-    /// <exception cref="NetDriverException">The namespace does not exist (InvalidParam), joining it is not permitted (Unsupported), or <paramref name="action"/> threw it.</exception>
+    /// <exception cref="NetDriverException">The namespace does not exist (InvalidParam), joining it is not permitted (Unsupported: it needs CAP_SYS_ADMIN), or <paramref name="action"/> threw it.</exception>
     internal static T Run<T>(string? name, Func<T> action)
     {
         if (name is null)
@@ -35,6 +45,7 @@ internal static class NamespaceThread
             try
             {
                 Enter(name);
+                t_current = name;
                 result = action();
             }
 #pragma warning disable CA1031 // Not swallowed: captured and rethrown on the calling thread below.
@@ -70,14 +81,19 @@ internal static class NamespaceThread
                     errno);
             }
 
-            throw LinuxError.FromErrno(errno, "open", path);
+            throw errno is Errno.EPERM or Errno.EACCES
+                ? LinuxError.Privilege(errno, "open", path, LinuxError.NamespacePrivilegeAdvice(name))
+                : LinuxError.FromErrno(errno, "open", path);
         }
 
         try
         {
             if (LibC.SetNs(fd, LinuxConstants.CLONE_NEWNET) != 0)
             {
-                throw LinuxError.Last("setns(CLONE_NEWNET)", path);
+                int errno = Marshal.GetLastPInvokeError();
+                throw errno is Errno.EPERM or Errno.EACCES
+                    ? LinuxError.Privilege(errno, "setns(CLONE_NEWNET)", path, LinuxError.NamespacePrivilegeAdvice(name))
+                    : LinuxError.FromErrno(errno, "setns(CLONE_NEWNET)", path);
             }
         }
         finally

@@ -5,7 +5,7 @@ namespace NetBufNative.Drivers.Linux;
 /// <summary>How a <see cref="TapDriver"/> creates or attaches its device. Immutable once built; thread-safe to share.</summary>
 public sealed class TapDriverOptions
 {
-    /// <summary>The named network namespace (from <c>ip netns add</c>) to create the device in; <see langword="null"/> (the default) for the caller's own.</summary>
+    /// <summary>The named network namespace (from <c>ip netns add</c>) to create the device in; <see langword="null"/> (the default) for the caller's own. Entering a named namespace needs CAP_SYS_ADMIN (root has it).</summary>
     public string? NetworkNamespace { get; init; }
 
     /// <summary>

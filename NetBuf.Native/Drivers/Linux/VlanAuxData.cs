@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using NetBufNative.Wire;
 
 namespace NetBufNative.Drivers.Linux;
 
@@ -9,6 +10,9 @@ namespace NetBufNative.Drivers.Linux;
 /// </summary>
 internal static class VlanAuxData
 {
+    /// <summary>The two addresses at the start of a frame, which the tag follows.</summary>
+    private const int AddressesLength = 2 * MacAddress.Length;
+
     /// <summary>
     /// Finds the <c>SOL_PACKET</c>/<c>PACKET_AUXDATA</c> message in <paramref name="control"/> (the bytes
     /// the kernel wrote) and reads the tag the kernel took out of the frame.
@@ -61,12 +65,12 @@ internal static class VlanAuxData
     /// <exception cref="ArgumentException"><paramref name="frameWithRoom"/> is shorter than 4 bytes of room and an Ethernet header.</exception>
     internal static void Insert(Span<byte> frameWithRoom, ushort tpid, ushort tci)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(frameWithRoom.Length, LinuxConstants.VlanTagLength + LinuxConstants.EthernetHeaderLength, nameof(frameWithRoom));
+        ArgumentOutOfRangeException.ThrowIfLessThan(frameWithRoom.Length, EthernetFrame.VlanTagLength + EthernetFrame.UntaggedHeaderLength, nameof(frameWithRoom));
 
         // Span.CopyTo moves overlapping ranges as memmove does.
-        frameWithRoom.Slice(LinuxConstants.VlanTagLength, 12).CopyTo(frameWithRoom);
-        BinaryPrimitives.WriteUInt16BigEndian(frameWithRoom[12..], tpid);
-        BinaryPrimitives.WriteUInt16BigEndian(frameWithRoom[14..], tci);
+        frameWithRoom.Slice(EthernetFrame.VlanTagLength, AddressesLength).CopyTo(frameWithRoom);
+        BinaryPrimitives.WriteUInt16BigEndian(frameWithRoom[AddressesLength..], tpid);
+        BinaryPrimitives.WriteUInt16BigEndian(frameWithRoom[(AddressesLength + 2)..], tci);
     }
 
     /// <summary>
@@ -77,11 +81,11 @@ internal static class VlanAuxData
     /// <exception cref="ArgumentException"><paramref name="frameWithTail"/> is shorter than an Ethernet header and the tag.</exception>
     internal static void InsertMovingPayload(Span<byte> frameWithTail, ushort tpid, ushort tci)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(frameWithTail.Length, LinuxConstants.VlanTagLength + LinuxConstants.EthernetHeaderLength, nameof(frameWithTail));
+        ArgumentOutOfRangeException.ThrowIfLessThan(frameWithTail.Length, EthernetFrame.VlanTagLength + EthernetFrame.UntaggedHeaderLength, nameof(frameWithTail));
 
         // Span.CopyTo moves overlapping ranges as memmove does.
-        frameWithTail[12..^LinuxConstants.VlanTagLength].CopyTo(frameWithTail[(12 + LinuxConstants.VlanTagLength)..]);
-        BinaryPrimitives.WriteUInt16BigEndian(frameWithTail[12..], tpid);
-        BinaryPrimitives.WriteUInt16BigEndian(frameWithTail[14..], tci);
+        frameWithTail[AddressesLength..^EthernetFrame.VlanTagLength].CopyTo(frameWithTail[(AddressesLength + EthernetFrame.VlanTagLength)..]);
+        BinaryPrimitives.WriteUInt16BigEndian(frameWithTail[AddressesLength..], tpid);
+        BinaryPrimitives.WriteUInt16BigEndian(frameWithTail[(AddressesLength + 2)..], tci);
     }
 }

@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>eBPF arithmetic operations (the operation bits of an ALU opcode).</summary>
 internal enum BpfAluOp : byte

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>
 /// <c>union bpf_attr</c> (<c>linux/bpf.h</c>), the argument of the <c>bpf()</c> system call, with the

@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>eBPF conditional jumps (the operation bits of a JMP opcode), unsigned comparisons.</summary>
 internal enum BpfCondition : byte

@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>Constants of the <c>bpf()</c> system call and of eBPF programs (<c>linux/bpf.h</c>, <c>linux/bpf_common.h</c>).</summary>
 internal static class BpfConstants

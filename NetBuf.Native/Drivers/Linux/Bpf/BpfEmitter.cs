@@ -1,6 +1,6 @@
-using static NetBufNative.Drivers.Linux.BpfConstants;
+using static NetBufNative.Drivers.Linux.Bpf.BpfConstants;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>
 /// Builds an eBPF program one typed instruction at a time (registers, sizes, operations and

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary><c>struct bpf_insn</c> (8 bytes): opcode, destination and source registers (4 bits each), offset, immediate.</summary>
 [StructLayout(LayoutKind.Sequential, Size = 8)]

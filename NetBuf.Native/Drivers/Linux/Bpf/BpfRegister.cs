@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>The eBPF registers: r0 return value, r1-r5 arguments (clobbered by calls), r6-r9 kept across calls, r10 the frame pointer (read-only).</summary>
 internal enum BpfRegister : byte

@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>The width of an eBPF memory access (the size bits of the opcode).</summary>
 internal enum BpfSize : byte

@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
-using static NetBufNative.Drivers.Linux.BpfConstants;
+using NetBufNative.Drivers.Linux.Xdp;
+using NetBufNative.Wire;
+using static NetBufNative.Drivers.Linux.Bpf.BpfConstants;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>
 /// Generates the XDP program of an <see cref="XdpDriver"/>: frames the <see cref="XdpFilter"/>
@@ -17,10 +19,10 @@ namespace NetBufNative.Drivers.Linux;
 internal static class XdpProgram
 {
     /// <summary>An Ethernet header: two addresses and the type.</summary>
-    private const int EthernetHeader = 14;
+    private const int EthernetHeader = EthernetFrame.UntaggedHeaderLength;
 
-    /// <summary>The Ethernet type's offset in the frame.</summary>
-    private const short EtherTypeOffset = 12;
+    /// <summary>The Ethernet type's offset in the frame: after the two addresses.</summary>
+    private const short EtherTypeOffset = 2 * MacAddress.Length;
 
     /// <summary>The smallest IPv4 header (no options).</summary>
     private const int Ipv4MinHeader = 20;

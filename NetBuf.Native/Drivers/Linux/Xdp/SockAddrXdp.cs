@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary><c>struct sockaddr_xdp</c> (16 bytes): the interface queue an AF_XDP socket binds to.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]

@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>Where the XDP program runs in the interface's receive path.</summary>
 public enum XdpAttachMode

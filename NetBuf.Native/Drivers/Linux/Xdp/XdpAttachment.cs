@@ -1,4 +1,6 @@
-namespace NetBufNative.Drivers.Linux;
+using NetBufNative.Drivers.Linux.Bpf;
+
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>
 /// The XDP program of an interface and what it needs: the XSKMAP that holds each queue's AF_XDP
@@ -54,18 +56,18 @@ internal sealed class XdpAttachment
     internal static XdpAttachment Attach(int socketFd, int queueId, int interfaceIndex, XdpFilter filter, XdpAttachMode attachMode, string device)
     {
         uint entries = Math.Max((uint)queueId + 1, DefaultMapEntries);
-        var attachment = new XdpAttachment(Bpf.CreateXskMap(entries, device), entries, filter, attachMode);
+        var attachment = new XdpAttachment(BpfCommands.CreateXskMap(entries, device), entries, filter, attachMode);
         try
         {
-            Bpf.SetXskMapEntry(attachment._mapFd, (uint)queueId, socketFd, device);
-            attachment._programFd = Bpf.LoadXdpProgram(XdpProgram.Build(filter, attachment._mapFd), attachment.ProgramName, device);
+            BpfCommands.SetXskMapEntry(attachment._mapFd, (uint)queueId, socketFd, device);
+            attachment._programFd = BpfCommands.LoadXdpProgram(XdpProgram.Build(filter, attachment._mapFd), attachment.ProgramName, device);
             uint flags = attachMode switch
             {
                 XdpAttachMode.Generic => XdpConstants.XDP_FLAGS_SKB_MODE,
                 XdpAttachMode.Native => XdpConstants.XDP_FLAGS_DRV_MODE,
                 _ => 0,
             };
-            attachment._linkFd = Bpf.CreateXdpLink(attachment._programFd, interfaceIndex, flags, device);
+            attachment._linkFd = BpfCommands.CreateXdpLink(attachment._programFd, interfaceIndex, flags, device);
             return attachment;
         }
         catch
@@ -104,7 +106,7 @@ internal sealed class XdpAttachment
                 $"Queue {queueId} of {device} has no slot in the XSKMAP of the driver it shares with ({MapEntries} slots, queues 0 to {MapEntries - 1}): open the driver of the highest queue first, or do not share.");
         }
 
-        Bpf.SetXskMapEntry(Volatile.Read(ref _mapFd), (uint)queueId, socketFd, device);
+        BpfCommands.SetXskMapEntry(Volatile.Read(ref _mapFd), (uint)queueId, socketFd, device);
     }
 
     /// <summary>Drops a reference; the last one detaches the program (closing the link) and closes it and the map.</summary>

@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>How an AF_XDP socket shares frames with the interface's driver.</summary>
 public enum XdpBindMode

@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>
 /// Constants of AF_XDP (<c>linux/if_xdp.h</c>, <c>linux/socket.h</c>, <c>linux/if_link.h</c>), shared by

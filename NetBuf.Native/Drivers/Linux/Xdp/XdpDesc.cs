@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary><c>struct xdp_desc</c> (16 bytes): an entry of the rx and tx rings, a frame in the UMEM.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using NetBufNative.Wire;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>
 /// An AF_XDP socket on one queue of a Linux interface whose UMEM is a <see cref="NetBufPool"/>: the

@@ -1,10 +1,10 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>Optional settings of an <see cref="XdpDriver"/>.</summary>
 /// <remarks>Read once by the constructor; later changes have no effect on a driver.</remarks>
 public sealed class XdpDriverOptions
 {
-    /// <summary>The named network namespace of the interface (one made by <c>ip netns add</c>), or <see langword="null"/> for the creator's own.</summary>
+    /// <summary>The named network namespace of the interface (one made by <c>ip netns add</c>), or <see langword="null"/> for the creator's own. Entering a named namespace needs CAP_SYS_ADMIN (root has it).</summary>
     public string? NetworkNamespace { get; init; }
 
     /// <summary>The interface's receive/transmit queue the socket binds to (0 on a single-queue interface).</summary>

@@ -1,6 +1,6 @@
 using NetBufNative.Wire;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>
 /// What the XDP program of an <see cref="XdpDriver"/> redirects to the driver's socket: every frame,

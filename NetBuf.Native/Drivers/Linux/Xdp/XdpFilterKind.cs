@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>Which frames an <see cref="XdpFilter"/> sends to the AF_XDP socket (the rest go on to the kernel's stack).</summary>
 public enum XdpFilterKind

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>
 /// The AF_XDP instruments of the library's meter (<see cref="NetBufMetrics.MeterName"/>): every live

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary><c>struct xdp_mmap_offsets</c> (128 bytes): the layout of the four rings, from <c>getsockopt(XDP_MMAP_OFFSETS)</c>.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 128)]

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>
 /// One of an AF_XDP socket's four rings, mapped from the kernel: a power-of-two array of entries
@@ -99,9 +99,6 @@ internal sealed unsafe class XdpRing
     /// <summary>Producer rings: counts the entry written through <see cref="NextToStage{T}"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Stage() => _staged++;
-
-    /// <summary>Producer rings: forgets the last <paramref name="count"/> staged entries (not yet published).</summary>
-    internal void Unstage(uint count) => _staged -= count;
 
     /// <summary>Producer rings: hands every staged entry to the kernel.</summary>
     internal void Publish()

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary><c>struct xdp_ring_offset</c> (32 bytes): where one ring's indices, flags and entries lie in its mapping.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 32)]

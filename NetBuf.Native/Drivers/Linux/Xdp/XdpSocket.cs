@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using NetBufNative.Wire;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>
 /// The kernel objects behind an <see cref="XdpDriver"/>, made in the order the kernel needs: the
@@ -129,7 +129,7 @@ internal sealed unsafe class XdpSocket
             int errno = Marshal.GetLastPInvokeError();
             throw errno == Errno.EAFNOSUPPORT
                 ? new NetDriverException(NetDriverErrorKind.Unsupported, $"socket(AF_XDP) failed for {Device}: EAFNOSUPPORT; the kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS).", errno)
-                : LinuxError.FromErrno(errno, "socket(AF_XDP)", Device);
+                : Error(errno, "socket(AF_XDP)");
         }
 
         if (shareWith is null)
@@ -196,7 +196,7 @@ internal sealed unsafe class XdpSocket
         }
 
         int errno = Marshal.GetLastPInvokeError();
-        if (errno is Errno.ENOBUFS or Errno.ENOMEM or Errno.EPERM)
+        if (errno is Errno.ENOBUFS or Errno.ENOMEM)
         {
             throw new NetDriverException(
                 NetDriverErrorKind.NoMemory,
@@ -204,7 +204,7 @@ internal sealed unsafe class XdpSocket
                 errno);
         }
 
-        throw LinuxError.FromErrno(errno, $"setsockopt(XDP_UMEM_REG, {pool.BlockLength} bytes in chunks of {pool.BufferStride})", Device);
+        throw Error(errno, $"setsockopt(XDP_UMEM_REG, {pool.BlockLength} bytes in chunks of {pool.BufferStride})");
     }
 
     private void SetRingSize(int option, int size, string ring)
@@ -212,7 +212,7 @@ internal sealed unsafe class XdpSocket
         // Sound: setsockopt reads the 4 bytes of the local.
         if (LibC.SetSockOpt(Fd, XdpConstants.SOL_XDP, option, &size, sizeof(int)) != 0)
         {
-            throw LinuxError.Last($"setsockopt({ring} ring of {size} entries)", Device);
+            throw Error(Marshal.GetLastPInvokeError(), $"setsockopt({ring} ring of {size} entries)");
         }
     }
 
@@ -224,7 +224,7 @@ internal sealed unsafe class XdpSocket
         // Sound: the kernel writes at most `length` bytes into the local.
         if (LibC.GetSockOpt(Fd, XdpConstants.SOL_XDP, XdpConstants.XDP_MMAP_OFFSETS, &offsets, &length) != 0)
         {
-            throw LinuxError.Last("getsockopt(XDP_MMAP_OFFSETS)", Device);
+            throw Error(Marshal.GetLastPInvokeError(), "getsockopt(XDP_MMAP_OFFSETS)");
         }
 
         // 8-byte entries (a chunk's address) in the fill and completion rings, 16-byte descriptors in rx and tx.
@@ -314,7 +314,7 @@ internal sealed unsafe class XdpSocket
                     NetDriverErrorKind.ResourceBusy,
                     $"{call} failed for {Device}: EBUSY for {QueueReleaseWait.TotalSeconds:0} s; another AF_XDP socket is bound to this queue: dispose it, or use another queue.",
                     errno),
-                _ => LinuxError.FromErrno(errno, call, Device),
+                _ => Error(errno, call),
             };
         }
 
@@ -327,4 +327,13 @@ internal sealed unsafe class XdpSocket
             IsZeroCopy = (xdpOptions & XdpConstants.XDP_OPTIONS_ZEROCOPY) != 0;
         }
     }
+
+    /// <summary>
+    /// The exception for a failed call of the socket's set-up: a refusal for want of privilege names
+    /// everything an AF_XDP driver needs (<see cref="LinuxError.XdpPrivilegeAdvice"/>), any other
+    /// error is the usual one.
+    /// </summary>
+    private NetDriverException Error(int errno, string call) => errno is Errno.EPERM or Errno.EACCES
+        ? LinuxError.Privilege(errno, call, Device, LinuxError.XdpPrivilegeAdvice)
+        : LinuxError.FromErrno(errno, call, Device);
 }

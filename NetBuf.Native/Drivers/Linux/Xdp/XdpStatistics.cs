@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary>The kernel's counters of one AF_XDP socket (<c>XDP_STATISTICS</c>), read by <see cref="XdpDriver.GetStatistics"/>.</summary>
 /// <remarks>Immutable and thread-safe; a snapshot.</remarks>

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary><c>struct xdp_statistics</c> (48 bytes since Linux 5.9; 24 before): the counters of <c>getsockopt(XDP_STATISTICS)</c>.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 48)]

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Xdp;
 
 /// <summary><c>struct xdp_umem_reg</c> (32 bytes): the memory an AF_XDP socket's frames live in, for <c>XDP_UMEM_REG</c>.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 32)]

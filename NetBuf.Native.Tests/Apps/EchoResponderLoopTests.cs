@@ -1,11 +1,12 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using NetBufNative.Apps;
 using NetBufNative.Drivers;
 using NetBufNative.Tests.Wire;
 using NetBufNative.Wire;
 using NUnit.Framework;
 
-namespace NetBufNative.Tests.Drivers;
+namespace NetBufNative.Tests.Apps;
 
 /// <summary>
 /// <see cref="EchoResponderLoop"/> over two linked loopback drivers, both ends in-process: the test

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using NetBufNative.Internal;
 
-namespace NetBufNative.Wire;
+namespace NetBufNative.Capture;
 
 /// <summary>
 /// Writes Ethernet frames to a stream in the classic libpcap file format with nanosecond

@@ -1,4 +1,6 @@
-namespace NetBufNative.Drivers;
+using NetBufNative.Drivers;
+
+namespace NetBufNative.Apps;
 
 /// <summary>
 /// What an <see cref="EchoResponderLoop"/> did with the frames it received: a snapshot of its counters.

@@ -1,6 +1,8 @@
+using NetBufNative.Drivers.Linux;
 using NetBufNative.Internal;
+using NetBufNative.Wire;
 
-namespace NetBufNative.Wire;
+namespace NetBufNative.Apps;
 
 /// <summary>
 /// The core of an ARP and ICMP echo responder: looks at one received Ethernet frame and, when it is
@@ -35,11 +37,14 @@ namespace NetBufNative.Wire;
 /// cost does not grow with the echo's data.
 /// </para>
 /// <para>
-/// An 802.1Q tag in the frame is kept: the reply goes back on the same VLAN (AF_PACKET sockets
-/// receive frames with the tag already removed by the kernel, so over <c>AfPacketDriver</c> a
-/// VLAN's requests are answered untagged). Ethernet padding after the IPv4
-/// packet or the ARP packet is not part of the reply (a NIC pads short frames; TAP and AF_PACKET
-/// need no padding). Pure: thread-safe for distinct buffers.
+/// An 802.1Q tag in the frame is kept: the reply goes back on the same VLAN. Over a
+/// <see cref="TapDriver"/> frames arrive as they were on the wire. The kernel takes the outer tag
+/// off a frame before an AF_PACKET socket sees it, and <see cref="AfPacketDriver"/> puts it back
+/// (<see cref="AfPacketDriverOptions.RestoreVlanTags"/>, the default), so over it too a VLAN's
+/// requests are answered on their VLAN; with that option off they arrive, and are answered,
+/// untagged. Ethernet padding after the IPv4 packet or the ARP packet is not part of the reply (a
+/// NIC pads short frames; TAP and AF_PACKET need no padding). Pure: thread-safe for distinct
+/// buffers.
 /// </para>
 /// </remarks>
 public static class EchoResponder

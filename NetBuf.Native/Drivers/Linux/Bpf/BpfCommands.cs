@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using static NetBufNative.Drivers.Linux.BpfConstants;
+using NetBufNative.Drivers.Linux.Xdp;
+using static NetBufNative.Drivers.Linux.Bpf.BpfConstants;
 
-namespace NetBufNative.Drivers.Linux;
+namespace NetBufNative.Drivers.Linux.Bpf;
 
 /// <summary>
 /// The four <c>bpf()</c> commands the XDP driver needs, through the raw system call (no libbpf):
@@ -10,7 +11,7 @@ namespace NetBufNative.Drivers.Linux;
 /// attach it to an interface through a BPF link.
 /// </summary>
 /// <remarks>Thread-safe (each call is one system call on its own arguments).</remarks>
-internal static unsafe class Bpf
+internal static unsafe class BpfCommands
 {
     /// <summary>The verifier's log buffer for a rejected program: 64 KiB holds the log of a program of this size many times over.</summary>
     private const int LogSize = 64 * 1024;
@@ -129,10 +130,7 @@ internal static unsafe class Bpf
 
     private static NetDriverException Error(int errno, string call, string device) => errno switch
     {
-        Errno.EPERM or Errno.EACCES => new NetDriverException(
-            NetDriverErrorKind.Unsupported,
-            $"{call} failed for {device}: {Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)}); loading and attaching XDP programs needs root or CAP_BPF and CAP_NET_ADMIN (setcap cap_bpf,cap_net_admin,cap_net_raw+ep).",
-            errno),
+        Errno.EPERM or Errno.EACCES => LinuxError.Privilege(errno, call, device, LinuxError.XdpPrivilegeAdvice),
         Errno.EBUSY or Errno.EEXIST => new NetDriverException(
             NetDriverErrorKind.ResourceBusy,
             $"{call} failed for {device}: {Errno.Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)}); the interface has an XDP program attached already (ip link show dev {device}): dispose the driver that attached it, or detach it (ip link set dev {device} xdp off).",

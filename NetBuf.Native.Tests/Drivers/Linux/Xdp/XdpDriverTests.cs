@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
+using NetBufNative.Drivers.Linux.Xdp;
 using NUnit.Framework;
 
-namespace NetBufNative.Tests.Drivers.Linux;
+namespace NetBufNative.Tests.Drivers.Linux.Xdp;
 
 /// <summary>
 /// <see cref="XdpDriver"/> end to end: a veth pair inside a namespace made for the test, the kernel

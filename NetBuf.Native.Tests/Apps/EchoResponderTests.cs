@@ -1,9 +1,11 @@
 using System.Buffers.Binary;
 using CsCheck;
+using NetBufNative.Apps;
+using NetBufNative.Tests.Wire;
 using NetBufNative.Wire;
 using NUnit.Framework;
 
-namespace NetBufNative.Tests.Wire;
+namespace NetBufNative.Tests.Apps;
 
 public sealed class EchoResponderTests
 {

@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using NetBufNative.Wire;
+using NetBufNative.Capture;
+using NetBufNative.Tests.Wire;
 using NUnit.Framework;
 
-namespace NetBufNative.Tests.Wire;
+namespace NetBufNative.Tests.Capture;
 
 public sealed class PcapWriterTests
 {

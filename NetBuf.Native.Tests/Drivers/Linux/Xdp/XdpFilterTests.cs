@@ -1,10 +1,11 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using NetBufNative.Drivers.Linux;
+using NetBufNative.Drivers.Linux.Xdp;
 using NetBufNative.Wire;
 using NUnit.Framework;
 
-namespace NetBufNative.Tests.Drivers.Linux;
+namespace NetBufNative.Tests.Drivers.Linux.Xdp;
 
 /// <summary>
 /// The XDP filters against the kernel's own stack on the same interface: the driver end of the

@@ -1,4 +1,4 @@
-namespace NetBufNative.Drivers;
+namespace NetBufNative.Capture;
 
 /// <summary>Which frames a <see cref="CapturingDriver"/> records.</summary>
 [Flags]

@@ -1,6 +1,8 @@
+using NetBufNative.Apps;
+using NetBufNative.Drivers;
 using NetBufNative.Wire;
 
-namespace NetBufNative.Drivers;
+namespace NetBufNative.Capture;
 
 /// <summary>
 /// A driver that records the traffic of another: every frame it receives and every frame it

@@ -1,6 +1,8 @@
+using NetBufNative.Drivers;
+using NetBufNative.Drivers.Linux;
 using NetBufNative.Wire;
 
-namespace NetBufNative.Drivers;
+namespace NetBufNative.Apps;
 
 /// <summary>How an <see cref="EchoResponderLoop"/> runs over its driver. Immutable once built; thread-safe to share.</summary>
 public sealed class EchoResponderLoopOptions
@@ -13,7 +15,7 @@ public sealed class EchoResponderLoopOptions
 
     /// <summary>
     /// The responder's hardware address; <see langword="null"/> (the default) for the driver's
-    /// <see cref="INetDriver.MacAddress"/>, except over a <see cref="Linux.TapDriver"/>, whose address is the
+    /// <see cref="INetDriver.MacAddress"/>, except over a <see cref="TapDriver"/>, whose address is the
     /// kernel's end of the cable: there the default is that address with its last bit flipped (see
     /// <see cref="EchoResponderLoop.MacAddress"/>).
     /// </summary>

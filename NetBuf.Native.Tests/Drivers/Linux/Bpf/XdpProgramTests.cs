@@ -1,8 +1,10 @@
 using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
+using NetBufNative.Drivers.Linux.Bpf;
+using NetBufNative.Drivers.Linux.Xdp;
 using NUnit.Framework;
 
-namespace NetBufNative.Tests.Drivers.Linux;
+namespace NetBufNative.Tests.Drivers.Linux.Bpf;
 
 /// <summary>
 /// The eBPF emitter and the generated XDP programs: jumps resolved to labels, and every filter's
@@ -57,10 +59,10 @@ public sealed class XdpProgramTests
     public void Every_filter_program_passes_the_kernels_verifier(XdpFilter filter)
     {
         LinuxTestEnvironment.RequireRootOnLinux("Loading an XDP program");
-        int map = Bpf.CreateXskMap(1, "test");
+        int map = BpfCommands.CreateXskMap(1, "test");
         try
         {
-            int program = Bpf.LoadXdpProgram(XdpProgram.Build(filter, map), "nb_test", "test");
+            int program = BpfCommands.LoadXdpProgram(XdpProgram.Build(filter, map), "nb_test", "test");
             Assert.That(program, Is.GreaterThan(0));
             DeviceHandle.CloseQuietly(program);
         }
@@ -80,7 +82,7 @@ public sealed class XdpProgramTests
         e.Load(BpfSize.Word, BpfRegister.R2, BpfRegister.R1, 0);
         e.Load(BpfSize.Byte, BpfRegister.R0, BpfRegister.R2, 0);
         e.Exit();
-        NetDriverException? error = Assert.Throws<NetDriverException>(() => Bpf.LoadXdpProgram(e.ToArray(), "nb_bad", "test"));
+        NetDriverException? error = Assert.Throws<NetDriverException>(() => BpfCommands.LoadXdpProgram(e.ToArray(), "nb_bad", "test"));
         Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         Assert.That(error.Message, Does.Contain("verifier rejected the XDP program nb_bad (3 instructions)"));
         Assert.That(error.Message, Does.Contain("invalid access to packet"), "the verifier's own words");

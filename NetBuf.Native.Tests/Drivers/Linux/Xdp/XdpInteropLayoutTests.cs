@@ -1,9 +1,10 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using NetBufNative.Drivers.Linux;
+using NetBufNative.Drivers.Linux.Bpf;
+using NetBufNative.Drivers.Linux.Xdp;
 using NUnit.Framework;
 
-namespace NetBufNative.Tests.Drivers.Linux;
+namespace NetBufNative.Tests.Drivers.Linux.Xdp;
 
 /// <summary>
 /// The AF_XDP and bpf() structures against the kernel's UAPI layouts (<c>linux/if_xdp.h</c>,

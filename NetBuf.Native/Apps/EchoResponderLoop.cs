@@ -1,7 +1,10 @@
 using System.Diagnostics;
+using NetBufNative.Capture;
+using NetBufNative.Drivers;
 using NetBufNative.Wire;
+using Linux = NetBufNative.Drivers.Linux;
 
-namespace NetBufNative.Drivers;
+namespace NetBufNative.Apps;
 
 /// <summary>
 /// A packet processor over any <see cref="INetDriver"/>: a host that answers ARP requests for its

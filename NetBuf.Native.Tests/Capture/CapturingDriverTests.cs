@@ -1,9 +1,12 @@
+using NetBufNative.Apps;
+using NetBufNative.Capture;
 using NetBufNative.Drivers;
+using NetBufNative.Tests.Apps;
 using NetBufNative.Tests.Wire;
 using NetBufNative.Wire;
 using NUnit.Framework;
 
-namespace NetBufNative.Tests.Drivers;
+namespace NetBufNative.Tests.Capture;
 
 /// <summary>
 /// <see cref="CapturingDriver"/>: the responder's traffic over a loopback pair recorded from the pool
