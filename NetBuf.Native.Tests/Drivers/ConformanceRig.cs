@@ -98,6 +98,55 @@ internal abstract class ConformanceRig : IDisposable
         return default;
     }
 
+    /// <summary>A fresh lent buffer of the driver's pool.</summary>
+    internal NetBufPtr AllocPointer()
+    {
+        var one = new NetBufPtr[1];
+        Assert.That(Pool.TryAllocBulk(one), Is.True);
+        return one[0];
+    }
+
+    /// <summary>A buffer of the driver's holding <paramref name="frame"/>, to transmit.</summary>
+    internal NetBufPtr AllocFrame(byte[] frame)
+    {
+        NetBufPtr tx = Driver.AllocTxBuffer(frame.Length);
+        frame.CopyTo(tx.Packet);
+        return tx;
+    }
+
+    /// <summary>Posts <paramref name="count"/> fresh receive buffers to the driver.</summary>
+    internal void Post(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            Assert.That(Driver.TryRecycleRxBuffer(AllocPointer()), Is.True);
+        }
+    }
+
+    /// <summary>Recycles until <paramref name="count"/> sent buffers came back, or fails the test.</summary>
+    internal void RecycleUntil(int count)
+    {
+        int recycled = 0;
+        var deadline = DateTime.UtcNow + FrameTimeout;
+        while (recycled < count && DateTime.UtcNow < deadline)
+        {
+            recycled += Driver.RecycleTxBuffers();
+            if (recycled < count)
+            {
+                Thread.Sleep(1);
+            }
+        }
+
+        Assert.That(recycled, Is.EqualTo(count));
+    }
+
+    /// <summary>Disposes the driver and checks that every buffer of its pool is back (but the peer's).</summary>
+    internal void AssertAllBackAfterDispose()
+    {
+        Driver.Dispose();
+        Assert.That(Pool.InUse - PeerHeld, Is.Zero, "every buffer is back once the driver is disposed");
+    }
+
     internal virtual void DeleteInterface() => throw new NotSupportedException();
 
     internal virtual void SetDown() => throw new NotSupportedException();

@@ -30,7 +30,7 @@ public sealed class DriverConformanceTests(string kind)
     [Test]
     public void Frames_go_both_ways_byte_for_byte()
     {
-        DriverHarnessPost(8);
+        _rig.Post(8);
         byte[] outgoing = ConformanceRig.Frame(200, 1);
         NetBufPtr tx = Driver.AllocTxBuffer(outgoing.Length);
         outgoing.CopyTo(tx.Packet);
@@ -42,13 +42,13 @@ public sealed class DriverConformanceTests(string kind)
         NetBufPtr rx = _rig.ReceiveTestFrame();
         Assert.That(rx.Packet.ToArray(), Is.EqualTo(incoming), "the driver got the frame byte for byte");
         Pool.FromBufPtr(rx).Dispose();
-        AssertAllBackAfterDispose();
+        _rig.AssertAllBackAfterDispose();
     }
 
     [Test]
     public void A_buffer_posted_twice_is_refused_and_the_kept_copy_is_stale()
     {
-        NetBufPtr buffer = AllocPointer();
+        NetBufPtr buffer = _rig.AllocPointer();
         Assert.That(Driver.TryRecycleRxBuffer(buffer), Is.True);
         var second = Assert.Throws<NetDriverException>(() => Driver.TryRecycleRxBuffer(buffer));
         Assert.That(second!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
@@ -70,14 +70,14 @@ public sealed class DriverConformanceTests(string kind)
         Assert.That(received, Is.Not.EqualTo(buffer));
         Assert.That(received.Packet.ToArray(), Is.EqualTo(incoming));
         Pool.FromBufPtr(received).Dispose();
-        AssertAllBackAfterDispose();
+        _rig.AssertAllBackAfterDispose();
     }
 
     [Test]
     public void A_buffer_freed_after_its_transmit_is_detected_at_the_free()
     {
-        NetBufPtr tx = AllocFrame(ConformanceRig.Frame(120, 4));
-        NetBufPtr other = AllocFrame(ConformanceRig.Frame(120, 5));
+        NetBufPtr tx = _rig.AllocFrame(ConformanceRig.Frame(120, 4));
+        NetBufPtr other = _rig.AllocFrame(ConformanceRig.Frame(120, 5));
         Assert.That(Driver.TransmitBatch([tx, other]), Is.EqualTo(2));
         Assert.Throws<InvalidOperationException>(() => Pool.FreeBulk([tx]), "the kept copy is stale");
         Assert.Throws<InvalidOperationException>(() => Pool.FromBufPtr(other));
@@ -85,14 +85,14 @@ public sealed class DriverConformanceTests(string kind)
         Assert.That(again!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         Assert.That(_rig.TakeSent(ConformanceRig.FrameTimeout), Is.Not.Null);
         Assert.That(_rig.TakeSent(ConformanceRig.FrameTimeout), Is.Not.Null);
-        RecycleUntil(2);
-        AssertAllBackAfterDispose();
+        _rig.RecycleUntil(2);
+        _rig.AssertAllBackAfterDispose();
     }
 
     [Test]
     public void A_buffer_listed_twice_in_one_batch_is_sent_once()
     {
-        NetBufPtr tx = AllocFrame(ConformanceRig.Frame(90, 6));
+        NetBufPtr tx = _rig.AllocFrame(ConformanceRig.Frame(90, 6));
         int taken;
         try
         {
@@ -106,7 +106,7 @@ public sealed class DriverConformanceTests(string kind)
         }
 
         Assert.That(taken, Is.LessThanOrEqualTo(1), "one buffer is one frame");
-        AssertAllBackAfterDispose();
+        _rig.AssertAllBackAfterDispose();
     }
 
     [Test]
@@ -114,10 +114,10 @@ public sealed class DriverConformanceTests(string kind)
     {
         using var other = new NetBufPool(4, 2048);
         NetBufPtr foreign = other.Alloc().IntoBufPtr();
-        NetBufPtr stale = AllocPointer();
+        NetBufPtr stale = _rig.AllocPointer();
         NetBufPtr kept = stale;
         Pool.FreeBulk([stale]);
-        NetBufPtr good = AllocFrame(ConformanceRig.Frame(64, 7));
+        NetBufPtr good = _rig.AllocFrame(ConformanceRig.Frame(64, 7));
         foreach (NetBufPtr bad in new[] { default, foreign, kept })
         {
             Assert.That(Assert.Throws<NetDriverException>(() => Driver.TryRecycleRxBuffer(bad))!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
@@ -128,7 +128,7 @@ public sealed class DriverConformanceTests(string kind)
 
         Pool.FreeBulk([good]);
         other.FromBufPtr(foreign).Dispose();
-        AssertAllBackAfterDispose();
+        _rig.AssertAllBackAfterDispose();
     }
 
     [Test]
@@ -142,8 +142,8 @@ public sealed class DriverConformanceTests(string kind)
     [Test]
     public void A_pool_disposed_before_its_driver_gets_every_buffer_back_at_the_drivers_dispose()
     {
-        DriverHarnessPost(16);
-        NetBufPtr tx = AllocFrame(ConformanceRig.Frame(64, 8));
+        _rig.Post(16);
+        NetBufPtr tx = _rig.AllocFrame(ConformanceRig.Frame(64, 8));
         Assert.That(Driver.TryTransmit(tx), Is.True);
         Pool.Dispose();
         Assert.DoesNotThrow(() => Driver.Dispose());
@@ -153,7 +153,7 @@ public sealed class DriverConformanceTests(string kind)
     [Test]
     public void Every_member_of_a_disposed_driver_throws_bad_state_and_dispose_twice_is_harmless()
     {
-        NetBufPtr buffer = AllocPointer();
+        NetBufPtr buffer = _rig.AllocPointer();
         Driver.Dispose();
         Assert.DoesNotThrow(() => Driver.Dispose());
         Assert.That(Driver.CanReceive, Is.False);
@@ -182,7 +182,7 @@ public sealed class DriverConformanceTests(string kind)
     [Test]
     public void Dispose_racing_every_member_loses_no_buffer_and_throws_only_bad_state()
     {
-        DriverHarnessPost(16);
+        _rig.Post(16);
         var failures = new List<Exception>();
         using var started = new ManualResetEventSlim();
         var worker = new Thread(() =>
@@ -250,7 +250,7 @@ public sealed class DriverConformanceTests(string kind)
     [Test]
     public void A_wait_on_another_thread_ends_with_bad_state_at_dispose()
     {
-        DriverHarnessPost(4);
+        _rig.Post(4);
         Exception? ended = null;
         var waiter = new Thread(() =>
         {
@@ -270,49 +270,5 @@ public sealed class DriverConformanceTests(string kind)
         Assert.That(ended, Is.TypeOf<NetDriverException>());
         Assert.That(((NetDriverException)ended!).Kind, Is.EqualTo(NetDriverErrorKind.BadState));
         Assert.That(Pool.InUse - _rig.PeerHeld, Is.Zero);
-    }
-
-    private NetBufPtr AllocPointer()
-    {
-        var one = new NetBufPtr[1];
-        Assert.That(Pool.TryAllocBulk(one), Is.True);
-        return one[0];
-    }
-
-    private NetBufPtr AllocFrame(byte[] frame)
-    {
-        NetBufPtr tx = Driver.AllocTxBuffer(frame.Length);
-        frame.CopyTo(tx.Packet);
-        return tx;
-    }
-
-    private void DriverHarnessPost(int count)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            Assert.That(Driver.TryRecycleRxBuffer(AllocPointer()), Is.True);
-        }
-    }
-
-    private void RecycleUntil(int count)
-    {
-        int recycled = 0;
-        var deadline = DateTime.UtcNow + ConformanceRig.FrameTimeout;
-        while (recycled < count && DateTime.UtcNow < deadline)
-        {
-            recycled += Driver.RecycleTxBuffers();
-            if (recycled < count)
-            {
-                Thread.Sleep(1);
-            }
-        }
-
-        Assert.That(recycled, Is.EqualTo(count));
-    }
-
-    private void AssertAllBackAfterDispose()
-    {
-        Driver.Dispose();
-        Assert.That(Pool.InUse - _rig.PeerHeld, Is.Zero, "every buffer is back once the driver is disposed");
     }
 }

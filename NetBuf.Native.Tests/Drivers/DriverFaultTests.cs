@@ -28,8 +28,8 @@ public sealed class DriverFaultTests(string kind)
     [Test]
     public void A_deleted_interface_ends_an_infinite_wait_and_every_call_after_it_throws_or_returns_counts()
     {
-        DriverHarnessPost(16);
-        NetBufPtr tx = AllocFrame(ConformanceRig.Frame(64, 10));
+        _rig.Post(16);
+        NetBufPtr tx = _rig.AllocFrame(ConformanceRig.Frame(64, 10));
         Assert.That(Driver.TryTransmit(tx), Is.True);
         _rig.DeleteInterface();
         var ended = Task.Run(() => Driver.WaitForReceive(Timeout.InfiniteTimeSpan));
@@ -46,7 +46,7 @@ public sealed class DriverFaultTests(string kind)
                     Pool.FreeBulk([batch[j]]);
                 }
 
-                NetBufPtr more = AllocFrame(ConformanceRig.Frame(64, 11));
+                NetBufPtr more = _rig.AllocFrame(ConformanceRig.Frame(64, 11));
                 if (Driver.TransmitBatch([more]) == 0)
                 {
                     Pool.FreeBulk([more]);
@@ -60,18 +60,18 @@ public sealed class DriverFaultTests(string kind)
 
         Assert.That(seen, Is.Not.Null, "the driver reported the lost device");
         Assert.That(seen!.Kind, Is.Not.EqualTo(NetDriverErrorKind.InvalidParam), seen.Message);
-        AssertAllBackAfterDispose();
+        _rig.AssertAllBackAfterDispose();
     }
 
     [Test]
     public void A_transmit_on_an_interface_set_down_takes_the_frames_or_throws_and_loses_none()
     {
-        DriverHarnessPost(16);
+        _rig.Post(16);
         _rig.SetDown();
         int errors = 0;
         for (int i = 0; i < 20; i++)
         {
-            NetBufPtr tx = AllocFrame(ConformanceRig.Frame(64, 12));
+            NetBufPtr tx = _rig.AllocFrame(ConformanceRig.Frame(64, 12));
             try
             {
                 if (Driver.TransmitBatch([tx]) == 0)
@@ -97,7 +97,7 @@ public sealed class DriverFaultTests(string kind)
         }
 
         TestContext.Out.WriteLine($"{errors} errors reported while down");
-        AssertAllBackAfterDispose();
+        _rig.AssertAllBackAfterDispose();
     }
 
     [Test]
@@ -107,7 +107,7 @@ public sealed class DriverFaultTests(string kind)
         int errors = 0;
         for (int i = 0; i < 4; i++)
         {
-            NetBufPtr tx = AllocFrame(ConformanceRig.Frame(1000, 13));
+            NetBufPtr tx = _rig.AllocFrame(ConformanceRig.Frame(1000, 13));
             try
             {
                 if (Driver.TransmitBatch([tx]) == 0)
@@ -124,50 +124,6 @@ public sealed class DriverFaultTests(string kind)
         }
 
         TestContext.Out.WriteLine($"{errors} errors reported");
-        AssertAllBackAfterDispose();
-    }
-
-    private NetBufPtr AllocPointer()
-    {
-        var one = new NetBufPtr[1];
-        Assert.That(Pool.TryAllocBulk(one), Is.True);
-        return one[0];
-    }
-
-    private NetBufPtr AllocFrame(byte[] frame)
-    {
-        NetBufPtr tx = Driver.AllocTxBuffer(frame.Length);
-        frame.CopyTo(tx.Packet);
-        return tx;
-    }
-
-    private void DriverHarnessPost(int count)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            Assert.That(Driver.TryRecycleRxBuffer(AllocPointer()), Is.True);
-        }
-    }
-
-    private void RecycleUntil(int count)
-    {
-        int recycled = 0;
-        var deadline = DateTime.UtcNow + ConformanceRig.FrameTimeout;
-        while (recycled < count && DateTime.UtcNow < deadline)
-        {
-            recycled += Driver.RecycleTxBuffers();
-            if (recycled < count)
-            {
-                Thread.Sleep(1);
-            }
-        }
-
-        Assert.That(recycled, Is.EqualTo(count));
-    }
-
-    private void AssertAllBackAfterDispose()
-    {
-        Driver.Dispose();
-        Assert.That(Pool.InUse - _rig.PeerHeld, Is.Zero, "every buffer is back once the driver is disposed");
+        _rig.AssertAllBackAfterDispose();
     }
 }
