@@ -12,7 +12,7 @@ using Perfolizer.Horology;
 // Default: a short in-process run of every benchmark (one to two minutes on 2 cores). The console
 // gets the machine line, one table per benchmark class (Method, parameters, Mean, Ratio, Allocated;
 // the multi-thread and layout classes as their 3 interleaved rounds), the burst latency
-// percentiles and the targets of issue 8 with their verdicts, plus a progress line while it runs;
+// percentiles and the performance goals with their verdicts, plus a progress line while it runs;
 // BenchmarkDotNet's whole log (iteration logs, warnings, its own full tables) and the tables only
 // the log keeps go to a file whose path is printed first and last.
 // "--repeat N": the whole run N times in this process, then every target's ratio per run and its

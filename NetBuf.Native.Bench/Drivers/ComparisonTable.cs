@@ -6,7 +6,7 @@ namespace NetBufNative.Bench.Drivers;
 /// The drivers mode: in one run, the loopback cycle beside the cached alloc+free pair, then the echo
 /// rate of every path at 64- and 1514-byte frames (ours over TAP and AF_PACKET, single, batched and a
 /// fanout of 2 workers; the SharpPcap + PacketDotNet responder; the kernel's own echo), with bytes
-/// allocated per frame and the ratios the goals name.
+/// allocated per frame and the ratios the performance goals name.
 /// </summary>
 internal static class ComparisonTable
 {

@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 7, item 5: a pool that is collected while a buffer is still out must not free its native
+/// A pool that is collected while a buffer is still out must not free its native
 /// block, because spans into that buffer may still be live on some stack. The block is large enough
 /// to be its own memory mapping, so whether it is still mapped can be asked of the kernel
 /// (<c>msync</c> fails with ENOMEM on an unmapped range) without touching it.

@@ -4,7 +4,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 7, item 6: the caches of threads that have exited must not pile up. 5,000 short-lived
+/// The caches of threads that have exited must not pile up. 5,000 short-lived
 /// threads (at most <see cref="BatchSize"/> alive at once) each allocate and free one buffer;
 /// afterwards, without <see cref="NetBufPool.Trim"/>, the pool knows only a bounded number of
 /// caches and the idle buffers are back in the shared list.

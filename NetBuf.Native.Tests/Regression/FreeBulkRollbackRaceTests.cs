@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 9: <see cref="NetBufPool.FreeBulk(ReadOnlySpan{NetBufPtr})"/> with a batch that holds an
+/// <see cref="NetBufPool.FreeBulk(ReadOnlySpan{NetBufPtr})"/> with a batch that holds an
 /// invalid pointer must change nothing, not even for a moment: a concurrent
 /// <see cref="NetBufPool.TryFromBufPtr"/> of a valid pointer in that batch must succeed. (The old
 /// code took the valid pointer, met the invalid one and put the first back, so a restore in

@@ -3,7 +3,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 7, item 3: a stale handle must never match again, however many times its buffer changes
+/// A stale handle must never match again, however many times its buffer changes
 /// owner. The buffer's generation is put just below 2^30 (where the old 30-bit generation
 /// wrapped) and driven past it; a copy of a handle taken at the start must stay stale throughout,
 /// and the rightful owners' disposes must keep working.

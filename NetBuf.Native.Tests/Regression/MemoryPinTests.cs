@@ -4,7 +4,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 7, item 7: <see cref="Memory{T}.Pin"/> on a <see cref="NetBufMemoryPool"/> rental. Pinning
+/// <see cref="Memory{T}.Pin"/> on a <see cref="NetBufMemoryPool"/> rental. Pinning
 /// checks the rental as <see cref="Memory{T}.Span"/> does (no address of a returned buffer is
 /// handed out), and an outstanding pin keeps the pool's block from being freed until it is released,
 /// as sockets and streams pin <see cref="Memory{T}"/> across asynchronous I/O.

@@ -3,7 +3,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 7, "the misuse promise made exact": exhaustion has its own exception type (an
+/// Exhaustion has its own exception type (an
 /// <see cref="InvalidOperationException"/>, so existing catches still work), so that a caller can
 /// tell "pool empty" from "you misused a handle"; and a pointer of another pool says it was not lent
 /// by this pool.

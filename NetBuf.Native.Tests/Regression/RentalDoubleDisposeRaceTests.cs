@@ -6,7 +6,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 8: a second dispose of a <see cref="NetBufMemoryPool"/> rental, racing the first dispose
+/// A second dispose of a <see cref="NetBufMemoryPool"/> rental, racing the first dispose
 /// and a new rental of the same buffer (which reuses the same owner object). Whoever wins, each
 /// rental must be ended by exactly one successful dispose and its buffer returned: the late
 /// second dispose must not wipe out the new rental so that its owner's dispose throws and the

@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 7, item 2: a free buffer parked in another thread's cache must be found. One thread
+/// A free buffer parked in another thread's cache must be found. One thread
 /// parks all the buffers of the pool in its cache; two other threads then allocate at once. At
 /// most two buffers are ever out, so <see cref="NetBufPool.TryAllocBoxed"/> must never return
 /// false and <see cref="NetBufPool.AllocBoxed"/> must never throw, however the two steals interleave.

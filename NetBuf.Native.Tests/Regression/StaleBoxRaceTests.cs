@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 7, item 1: a stale copy of a <see cref="NetBufBox"/> that keeps working on its buffer
+/// A stale copy of a <see cref="NetBufBox"/> that keeps working on its buffer
 /// (through <see cref="NetBufBox.AsNetBuf"/>) while the rightful owner disposes and reallocates
 /// it. The misuser may get exceptions or wrong bytes, but the pool's structure must stay intact
 /// (<see cref="NetBufPool.Available"/> exact and within 0..Capacity), no span handed to anyone may

@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// Issue 7, item 4: <see cref="NetBufPool.GetStatistics"/> under churn (threads allocating and
+/// <see cref="NetBufPool.GetStatistics"/> under churn (threads allocating and
 /// freeing, short-lived threads exiting, <see cref="NetBufPool.Trim"/> in a loop). A snapshot may
 /// be approximate, but never outside 0..Capacity, and the totals published as monotonic counters
 /// never go down between two snapshots taken one after the other by the same reader.

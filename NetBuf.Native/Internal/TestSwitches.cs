@@ -20,12 +20,12 @@ internal static class TestSwitches
     /// <summary>The pool's free list stops bumping its version tag: the ABA bug.</summary>
     public static bool FreeListUntagged;
 
-    /// <summary>A thief skips a cache that shows empty without waiting for its busy gate (hardening
-    /// issue, spurious exhaustion: a refill in progress holds buffers that no count shows).</summary>
+    /// <summary>A thief skips a cache that shows empty without waiting for its busy gate (spurious
+    /// exhaustion: a refill in progress holds buffers that no count shows).</summary>
     public static bool StealSkipsBusyGates;
 
     /// <summary>A rental's dispose checks its token and clears it with two plain accesses instead
-    /// of one CAS (hardening issue: a late second dispose wipes out a newer rental).</summary>
+    /// of one CAS (a late second dispose wipes out a newer rental).</summary>
     public static bool RentalDisposeWithoutCompareExchange;
 
     /// <summary>When non-zero, a Linux driver's batched receive fails with ENETDOWN (as on a link that
