@@ -21,15 +21,7 @@ public sealed unsafe partial class NetBufPool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryHandOver(NetBufPtr bufPtr, out NetBufPtr handedOver)
     {
-        if (CheckFromThisPool(bufPtr) != PointerCheck.Valid)
-        {
-            handedOver = default;
-            return false;
-        }
-
-        ulong lent = bufPtr.Token ^ _pointerSalt;
-        ulong next = BufferToken.Next(lent, BufferKind.Lent);
-        if (Interlocked.CompareExchange(ref _slots[bufPtr.BufferIndex].State, next, lent) != lent)
+        if (!TryRelend(bufPtr, out ulong next))
         {
             handedOver = default;
             return false;
@@ -55,7 +47,7 @@ public sealed unsafe partial class NetBufPool
     public bool TryHandOver(NetBufPtr bufPtr, int packetOffset, int packetLength, out NetBufPtr handedOver)
     {
         if ((uint)packetOffset > (uint)_bufferLength || (uint)packetLength > (uint)(_bufferLength - packetOffset) ||
-            !TryHandOver(bufPtr, out handedOver))
+            !TryRelend(bufPtr, out ulong next))
         {
             handedOver = default;
             return false;
@@ -65,7 +57,7 @@ public sealed unsafe partial class NetBufPool
         // holder can read or write the regions between the swap and this store.
         ulong regions = RegionWord.Make(packetOffset, 0, packetLength);
         _slots[bufPtr.BufferIndex].Regions = regions;
-        handedOver = MakePointer(bufPtr.BufferIndex, handedOver.Token ^ _pointerSalt, regions);
+        handedOver = MakePointer(bufPtr.BufferIndex, next, regions);
         return true;
     }
 
@@ -109,5 +101,23 @@ public sealed unsafe partial class NetBufPool
 
         ReturnIndex(bufPtr.BufferIndex);
         return true;
+    }
+
+    /// <summary>Moves a current lending to the next generation, still lent: the one compare-and-swap of a hand-over.</summary>
+    /// <param name="bufPtr">The pointer to hand over.</param>
+    /// <param name="next">The new (unsalted) state word.</param>
+    /// <returns><see langword="false"/> for a null, foreign or stale pointer; nothing changed.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryRelend(NetBufPtr bufPtr, out ulong next)
+    {
+        next = 0;
+        if (CheckFromThisPool(bufPtr) != PointerCheck.Valid)
+        {
+            return false;
+        }
+
+        ulong lent = bufPtr.Token ^ _pointerSalt;
+        next = BufferToken.Next(lent, BufferKind.Lent);
+        return Interlocked.CompareExchange(ref _slots[bufPtr.BufferIndex].State, next, lent) == lent;
     }
 }

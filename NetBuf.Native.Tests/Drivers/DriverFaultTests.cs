@@ -46,11 +46,7 @@ public sealed class DriverFaultTests(string kind)
                     Pool.FreeBulk([batch[j]]);
                 }
 
-                NetBufPtr more = _rig.AllocFrame(ConformanceRig.Frame(64, 11));
-                if (Driver.TransmitBatch([more]) == 0)
-                {
-                    Pool.FreeBulk([more]);
-                }
+                seen = TransmitOrFree(_rig.AllocFrame(ConformanceRig.Frame(64, 11)));
             }
             catch (NetDriverException e)
             {
@@ -71,20 +67,7 @@ public sealed class DriverFaultTests(string kind)
         int errors = 0;
         for (int i = 0; i < 20; i++)
         {
-            NetBufPtr tx = _rig.AllocFrame(ConformanceRig.Frame(64, 12));
-            try
-            {
-                if (Driver.TransmitBatch([tx]) == 0)
-                {
-                    Pool.FreeBulk([tx]);
-                }
-            }
-            catch (NetDriverException)
-            {
-                errors++;
-                Assert.That(Pool.IsLent(tx), Is.True, "an exception: nothing was taken");
-                Pool.FreeBulk([tx]);
-            }
+            errors += TransmitOrFree(_rig.AllocFrame(ConformanceRig.Frame(64, 12))) is null ? 0 : 1;
 
             try
             {
@@ -107,23 +90,31 @@ public sealed class DriverFaultTests(string kind)
         int errors = 0;
         for (int i = 0; i < 4; i++)
         {
-            NetBufPtr tx = _rig.AllocFrame(ConformanceRig.Frame(1000, 13));
-            try
-            {
-                if (Driver.TransmitBatch([tx]) == 0)
-                {
-                    Pool.FreeBulk([tx]);
-                }
-            }
-            catch (NetDriverException)
-            {
-                errors++;
-                Assert.That(Pool.IsLent(tx), Is.True, "an exception: nothing was taken");
-                Pool.FreeBulk([tx]);
-            }
+            errors += TransmitOrFree(_rig.AllocFrame(ConformanceRig.Frame(1000, 13))) is null ? 0 : 1;
         }
 
         TestContext.Out.WriteLine($"{errors} errors reported");
         _rig.AssertAllBackAfterDispose();
+    }
+
+    /// <summary>Transmits one frame; what the driver did not take (an exception: nothing taken, checked) goes back to the pool.</summary>
+    /// <returns>The exception the call threw, or null.</returns>
+    private NetDriverException? TransmitOrFree(NetBufPtr tx)
+    {
+        try
+        {
+            if (Driver.TransmitBatch([tx]) == 0)
+            {
+                Pool.FreeBulk([tx]);
+            }
+
+            return null;
+        }
+        catch (NetDriverException e)
+        {
+            Assert.That(Pool.IsLent(tx), Is.True, "an exception: nothing was taken");
+            Pool.FreeBulk([tx]);
+            return e;
+        }
     }
 }

@@ -412,7 +412,7 @@ public abstract class NetDriver : INetDriver
         Enter();
         try
         {
-            return _pendingError is not null || HasReceived() || WaitForReceiveCore(timeout, cancellationToken);
+            return _pendingError is not null || WaitForReceiveCore(timeout, cancellationToken);
         }
         finally
         {
@@ -474,8 +474,8 @@ public abstract class NetDriver : INetDriver
             }
             catch (Exception)
             {
-                // A faulty driver: try again a few times (16, more than any queue kind a driver has), then give up
-                // on what it still holds rather than loop for ever.
+                // A faulty driver: a passing fault gets a few more tries (16); a lasting one must not make Dispose loop
+                // for ever, so what the driver still holds is then left (and its pool's block with it).
                 if (++failures > 16)
                 {
                     break;
@@ -534,6 +534,15 @@ public abstract class NetDriver : INetDriver
     /// <param name="destination">Where the driver's pointers go.</param>
     /// <returns>How many; 0 when none is complete.</returns>
     protected abstract int TakeCompleted(Span<NetBufPtr> destination);
+
+    /// <summary>
+    /// Gives the device the frames a <see cref="TransmitBurst"/> accepted but could not send yet (a software transmit
+    /// queue's backlog), before completed ones are taken: the core calls it at every <see cref="RecycleTxBuffers"/>, so a
+    /// loop that recycles keeps its backlog moving. Nothing by default (a device ring sends on its own).
+    /// </summary>
+    protected virtual void FlushPending()
+    {
+    }
 
     /// <summary>Whether a received frame is waiting (a look that does not wait).</summary>
     /// <returns><see langword="true"/> when <see cref="ReceiveBurst"/> would return a frame (or may).</returns>
@@ -691,6 +700,16 @@ public abstract class NetDriver : INetDriver
 
     private int RecycleCompleted()
     {
+        try
+        {
+            FlushPending();
+        }
+        catch (Exception error)
+        {
+            // Recycling gives buffers to the pool, none to the caller: the device's error is the next call's.
+            Defer(AsDriverError(error, "transmit"));
+        }
+
         Span<NetBufPtr> batch = stackalloc NetBufPtr[HandOverStep];
         int total = 0;
         int count;

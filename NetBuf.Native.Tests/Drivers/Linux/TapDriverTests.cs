@@ -187,6 +187,22 @@ public sealed class TapDriverTests
     }
 
     [Test]
+    public void The_drivers_address_is_the_programs_side_given_or_locally_administered_never_the_kernels()
+    {
+        var own = new NetBufNative.Wire.MacAddress(0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee);
+        using (var given = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, MacAddress = own }))
+        {
+            Assert.That(given.MacAddress, Is.EqualTo(own));
+            Assert.That(given.KernelMacAddress, Is.EqualTo(TestFrames.ParseMac(_ns.MacOf(Tap))), "the interface keeps its own");
+        }
+
+        using var chosen = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name });
+        Assert.That(chosen.MacAddress, Is.Not.EqualTo(chosen.KernelMacAddress));
+        Assert.That(chosen.MacAddress.IsMulticast, Is.False, "unicast");
+        Assert.That((chosen.MacAddress.Value >> 40) & 0x02, Is.EqualTo(2UL), "locally administered");
+    }
+
+    [Test]
     public void A_persistent_device_is_attached_and_a_second_attach_is_busy()
     {
         _ns.IpIn("tuntap", "add", "dev", "nbpers", "mode", "tap");

@@ -196,26 +196,11 @@ public sealed unsafe class TapDriver : NetDriver
     protected override void TransmitBurst(ReadOnlySpan<NetBufPtr> frames)
     {
         _queues.Queue(frames);
-        Flush();
+        FlushPending();
     }
 
     /// <inheritdoc/>
-    protected override int TakeCompleted(Span<NetBufPtr> destination)
-    {
-        if (_queues.PendingCount > 0)
-        {
-            try
-            {
-                Flush();
-            }
-            catch (NetDriverException error)
-            {
-                Defer(error);
-            }
-        }
-
-        return _queues.TakeSent(destination);
-    }
+    protected override int TakeCompleted(Span<NetBufPtr> destination) => _queues.TakeSent(destination);
 
     /// <inheritdoc/>
     protected override bool HasReceived() => _queues.HasReceived();
@@ -310,7 +295,8 @@ public sealed unsafe class TapDriver : NetDriver
 
     /// <summary>Writes the frames waiting in the transmit queue, oldest first, until the device has no room.</summary>
     /// <exception cref="NetDriverException">The device failed: every waiting frame was dropped (counted), and the error is for the next call.</exception>
-    private void Flush()
+    /// <remarks>Also right after a transmit burst queued its frames.</remarks>
+    protected override void FlushPending()
     {
         while (_queues.PendingCount > 0)
         {

@@ -363,6 +363,21 @@ public sealed class XdpDriverTests
         Assert.That(driver.ToString(), Does.Contain("copy mode").And.Contain("every frame"));
     }
 
+    [Test]
+    public void A_driver_opened_on_the_queue_right_after_anothers_dispose_binds()
+    {
+        // The kernel releases a closed socket's queue after an RCU grace period (13 to 28 ms here): without the bounded
+        // retry the second bind failed with EBUSY (ResourceBusy).
+        for (int i = 0; i < 5; i++)
+        {
+            Open().Dispose();
+            using XdpDriver again = Open();
+            Assert.That(again.QueueId, Is.Zero);
+        }
+
+        Assert.That(_pool.InUse, Is.Zero);
+    }
+
     private XdpDriver Open(XdpDriverOptions? options = null) =>
         new(_pool, DriverEnd, new XdpDriverOptions
         {

@@ -71,7 +71,7 @@ public sealed unsafe class XdpDriver : NetDriver
     /// <summary>How often a wait for a frame looks whether the interface still exists (the socket signals nothing when it is deleted).</summary>
     public static readonly TimeSpan LinkCheckInterval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Empty receive polls between two looks at the interface: 256, so a busy-polling loop spends at most about 0.5 % of an empty poll's time on them.</summary>
+    /// <summary>Empty receive polls between two looks at the interface (each one system call, about 1.2 µs measured here): 256, so a busy-polling loop pays one call per 256 empty polls.</summary>
     private const int EmptyPollsPerLinkCheck = 256;
 
     private readonly NetBufPool _pool;
@@ -407,6 +407,11 @@ public sealed unsafe class XdpDriver : NetDriver
     /// <exception cref="NetDriverException">The interface was deleted (BadState).</exception>
     protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (HasReceived())
+        {
+            return true;
+        }
+
         if (_posted == 0)
         {
             return false;
