@@ -45,9 +45,6 @@ internal static class DriverBench
     private static readonly Ipv4Address s_generatorIp = new(10, 77, 0, 1);
     private static readonly Ipv4Address s_deviceIp = new(10, 77, 0, 2);
 
-    /// <summary>The TAP responder's own address: the TAP device's is the kernel's side of it.</summary>
-    private static readonly MacAddress s_tapResponderMac = new(0x02, 0, 0x5e, 0x10, 0, 0x02);
-
     public static void Run()
     {
         if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess)
@@ -158,7 +155,6 @@ internal static class DriverBench
     }
 
     /// <summary>The responder's own hardware address: the driver's, except over TAP, whose device address is the kernel's side.</summary>
-    private static MacAddress ResponderMac(INetDriver driver, Kind kind) => kind == Kind.Tap ? s_tapResponderMac : driver.MacAddress;
 
     /// <summary>Runs <paramref name="body"/> on a thread per driver (one per queue) at once; sums the frames and GC bytes.</summary>
     private static (double Rate, double Bytes, long[] PerQueue) OnThreads(INetDriver[] drivers, Func<INetDriver, (long Frames, long Bytes, double Seconds)> body)
@@ -255,7 +251,7 @@ internal static class DriverBench
                 Post(driver, driver.RxQueueSize);
             }
 
-            generator = StartFlood(setup, size, ResponderMac(drivers[0], kind), stop.Token);
+            generator = StartFlood(setup, size, drivers[0].MacAddress, stop.Token);
             Thread.Sleep(50);
             return OnThreads(drivers, driver =>
             {
@@ -304,11 +300,11 @@ internal static class DriverBench
             responders = Open(setup, kind, queues, out pool);
         }
 
-        MacAddress deviceMac = responders.Length > 0 ? ResponderMac(responders[0], kind) : default;
+        MacAddress deviceMac = responders.Length > 0 ? responders[0].MacAddress : default;
         using var stop = new CancellationTokenSource();
         var responderBytes = new long[responders.Length];
         var answered = new long[responders.Length];
-        Thread[] threads = [.. responders.Select((responder, q) => new Thread(() => Serve(responder, ResponderMac(responder, kind), stop.Token, ref responderBytes[q], ref answered[q])) { Name = $"responder {q}" })];
+        Thread[] threads = [.. responders.Select((responder, q) => new Thread(() => Serve(responder, responder.MacAddress, stop.Token, ref responderBytes[q], ref answered[q])) { Name = $"responder {q}" })];
         foreach (Thread thread in threads)
         {
             thread.Start();
