@@ -227,7 +227,7 @@ public sealed class XdpDriverTests
             }
         });
         waiter.Start();
-        using (var flood = new AfPacketDriver(new NetBufPool(8, 2048), KernelEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 1 }))
+        using (var flood = new AfPacketDriver(new NetBufPool(8, 2048), KernelEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 1, TxQueueSize = 7 }))
         {
             byte[] frame = DriverHarness.EchoRequest(flood.MacAddress, 1, 64);
             for (int i = 0; i < 500; i++)
@@ -333,7 +333,9 @@ public sealed class XdpDriverTests
         using (NetBufPool small = XdpDriver.CreatePool(100))
         {
             NetDriverException? error = Assert.Throws<NetDriverException>(() => new XdpDriver(small, DriverEnd, options));
-            Assert.That(error!.Message, Does.Contain("100 buffers, too few").And.Contain("need 128"));
+            Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
+            Assert.That(error.Message, Does.Contain("of its 100 buffers").And.Contain("(receive queue 64, transmit queue 64)").And.Contain("at least 128 buffers"));
+            Assert.That(small.Reserved, Is.Zero);
         }
 
         Assert.That(() => new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 100 }), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("power of two"));

@@ -97,10 +97,13 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <param name="options">Namespace, fanout group, queue and batch sizes; defaults when null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="pool"/> or <paramref name="interfaceName"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A queue size, the batch size, the fanout group or the receive buffer size is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     /// <exception cref="NetDriverException">
-    /// Not Linux or not a 64-bit process (<see cref="NetDriverErrorKind.Unsupported"/>); no privilege
-    /// (Unsupported, saying what is needed); no such interface or namespace (InvalidParam); the fanout
-    /// group exists with another mode or interface (InvalidParam); another system call failed.
+    /// Not Linux or not a 64-bit process (<see cref="NetDriverErrorKind.Unsupported"/>); the pool's buffers not yet
+    /// reserved by other drivers are fewer than the two queues hold (InvalidParam, naming every holder:
+    /// <see cref="NetBufPool.Reserve"/>); no privilege (Unsupported, saying what is needed); no such interface or
+    /// namespace (InvalidParam); the fanout group exists with another mode or interface (InvalidParam); another system
+    /// call failed.
     /// </exception>
     public AfPacketDriver(NetBufPool pool, string interfaceName, AfPacketDriverOptions? options = null)
         : base(pool)
@@ -130,9 +133,24 @@ public sealed unsafe class AfPacketDriver : NetDriver
 
         FrameChecks.InterfaceName(interfaceName);
         bool restoreVlanTags = options.RestoreVlanTags;
-        (int fd, int index, MacAddress mac, int mtu, int receiveBufferSize) =
-            NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags, options.ReceiveBufferSize));
-        _queues = new DeviceQueues(new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
+        ReservePoolBuffers(FrameChecks.Owner("AF_PACKET", interfaceName, options.NetworkNamespace), options.RxQueueSize, options.TxQueueSize);
+        int index;
+        MacAddress mac;
+        int mtu;
+        int receiveBufferSize;
+        try
+        {
+            int fd;
+            (fd, index, mac, mtu, receiveBufferSize) =
+                NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags, options.ReceiveBufferSize));
+            _queues = new DeviceQueues(new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
+        }
+        catch
+        {
+            ReleasePoolBuffers();
+            throw;
+        }
+
         (_device, _posted) = (_queues.Device, _queues.Posted);
         _restoreVlanTags = restoreVlanTags;
 

@@ -31,6 +31,10 @@ internal static class FrameChecks
         }
     }
 
+    /// <summary>How a driver names itself as a holder of its pool's buffers (<see cref="NetDriver.ReservePoolBuffers"/>).</summary>
+    internal static string Owner(string kind, string device, string? networkNamespace) =>
+        networkNamespace is null ? $"the {kind} driver of {device}" : $"the {kind} driver of {device} in namespace {networkNamespace}";
+
     /// <summary>Throws unless <paramref name="buffer"/> is lent by <paramref name="pool"/> now.</summary>
     /// <exception cref="NetDriverException">It is not (InvalidParam); nothing was taken.</exception>
     internal static void Ownership(NetBufPool pool, NetBufPtr buffer, string deviceName)
