@@ -234,11 +234,12 @@ public sealed class EchoResponderLoopTests
     [Test]
     public void With_the_pool_exhausted_the_loop_waits_without_spinning_and_posts_when_buffers_come_back()
     {
-        using var small = new NetBufPool(8, 2048, new NetBufPoolOptions { DefaultHeadroom = 64, ThreadCacheSize = 0 });
-        using var device = new LoopbackDriver(small, queueSize: 64, Frames.OurMac);
+        // 16 buffers: the device's two queues of 8 (its reservation), all taken out below.
+        using var small = new NetBufPool(16, 2048, new NetBufPoolOptions { DefaultHeadroom = 64, ThreadCacheSize = 0 });
+        using var device = new LoopbackDriver(small, queueSize: 8, Frames.OurMac);
         var loop = new EchoResponderLoop(device, Frames.OurIp);
         Assert.That(loop.MacAddress, Is.EqualTo(Frames.OurMac), "the driver's address by default");
-        var held = new NetBufPtr[8];
+        var held = new NetBufPtr[16];
         Assert.That(small.TryAllocBulk(held), Is.True, "every buffer is out");
         Assert.That(loop.ProcessBatch(), Is.Zero);
         Assert.That(device.HeldBuffers, Is.Zero, "nothing to post");
@@ -255,7 +256,7 @@ public sealed class EchoResponderLoopTests
         Assert.That(device.HeldBuffers, Is.EqualTo(6), "posted as soon as buffers came back, fewer than a batch");
         small.FreeBulk(held.AsSpan(6));
         Assert.That(loop.ProcessBatch(), Is.Zero);
-        Assert.That(device.HeldBuffers, Is.EqualTo(8));
+        Assert.That(device.HeldBuffers, Is.EqualTo(8), "the receive queue is full");
     }
 
     [Test]

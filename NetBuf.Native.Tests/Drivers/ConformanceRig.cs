@@ -225,7 +225,7 @@ internal abstract class ConformanceRig : IDisposable
         /// <summary>Opens the peer on <paramref name="peerInterface"/> and posts its receive buffers.</summary>
         protected void OpenPeer(string peerInterface)
         {
-            _peer = new AfPacketDriver(_peerPool, peerInterface, new AfPacketDriverOptions { NetworkNamespace = Namespace.Name });
+            _peer = new AfPacketDriver(_peerPool, peerInterface, new AfPacketDriverOptions { NetworkNamespace = Namespace.Name, RxQueueSize = 64, TxQueueSize = 64 });
             DriverHarness.Post(_peer, 64);
         }
 

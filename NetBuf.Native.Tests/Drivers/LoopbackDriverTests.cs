@@ -173,7 +173,7 @@ public sealed class LoopbackDriverTests
     public void AllocTxBuffer_checks_the_size_and_reports_an_empty_pool()
     {
         using var small = new NetBufPool(2, 2048, new NetBufPoolOptions { DefaultHeadroom = 48 });
-        using var driver = new LoopbackDriver(small);
+        using var driver = new LoopbackDriver(small, queueSize: 1);
         Assert.That(Assert.Throws<NetDriverException>(() => driver.AllocTxBuffer(2048 - 47))!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         Assert.That(Assert.Throws<NetDriverException>(() => driver.AllocTxBuffer(-1))!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         var a = driver.AllocTxBuffer(2048 - 48);
@@ -187,7 +187,7 @@ public sealed class LoopbackDriverTests
     [Test]
     public void A_disposed_driver_refuses_everything_and_dispose_twice_does_nothing()
     {
-        var driver = new LoopbackDriver(_pool);
+        var driver = new LoopbackDriver(_pool, queueSize: 64);
         var frame = driver.AllocTxBuffer(10);
         driver.Dispose();
         driver.Dispose();

@@ -421,6 +421,32 @@ public sealed class UsageSamples
     }
 
     [Test]
+    public void SharedPool()
+    {
+        // sample: shared-pool
+        using var pool = new NetBufPool(256, 2048, new NetBufPoolOptions { Name = "forwarder" });
+        using var west = new LoopbackDriver(pool, queueSize: 64);    // reserves 64 + 64
+        using var east = new LoopbackDriver(pool, queueSize: 64);    // 256 reserved: the pool is covered
+        try
+        {
+            using var third = new LoopbackDriver(pool, queueSize: 64);
+        }
+        catch (NetDriverException e) when (e.Kind == NetDriverErrorKind.InvalidParam)
+        {
+            // "forwarder cannot reserve 128 buffers for the loopback driver loop3 (receive queue 64, transmit
+            // queue 64): of its 256 buffers, 256 are reserved (128 by the loopback driver loop1 (...); 128 by
+            // ...), so 0 are left. Create the pool with at least 384 buffers, or reserve fewer (...)."
+            Console.WriteLine(e.Message);
+        }
+
+        Console.WriteLine($"{pool.Reserved} of {pool.Capacity} buffers reserved");
+        // end sample
+
+        Assert.That(pool.Reserved, Is.EqualTo(256));
+        Assert.That(() => new LoopbackDriver(pool, queueSize: 64), Throws.TypeOf<NetDriverException>().With.Message.Contains("at least 384 buffers"));
+    }
+
+    [Test]
     public void DiagnosticMode()
     {
         // given: diagnostic-mode

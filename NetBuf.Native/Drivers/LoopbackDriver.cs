@@ -60,6 +60,10 @@ public sealed class LoopbackDriver : NetDriver
     /// <param name="macAddress">Its hardware address; a locally administered one by default.</param>
     /// <exception cref="ArgumentNullException"><paramref name="pool"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="queueSize"/> is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    /// <exception cref="NetDriverException">The pool's buffers not yet reserved by other drivers are fewer than the two
+    /// queues hold, 2 x <paramref name="queueSize"/> (<see cref="NetDriverErrorKind.InvalidParam"/>, naming every holder:
+    /// <see cref="NetBufPool.Reserve"/>).</exception>
     public LoopbackDriver(NetBufPool pool, int queueSize = DefaultQueueSize, MacAddress? macAddress = null)
         : base(pool)
     {
@@ -76,6 +80,9 @@ public sealed class LoopbackDriver : NetDriver
 
         // 02:xx: locally administered, unicast.
         MacAddress = macAddress ?? new MacAddress(0x02, 0x4e, 0x42, (byte)(number >> 16), (byte)(number >> 8), (byte)number);
+
+        // Last: nothing after it can fail and leave the reservation behind.
+        ReservePoolBuffers($"the loopback driver {DeviceName}", queueSize, queueSize);
     }
 
     /// <inheritdoc/>
@@ -112,10 +119,23 @@ public sealed class LoopbackDriver : NetDriver
     /// <returns>The two ends.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="pool"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="queueSize"/> is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    /// <exception cref="NetDriverException">The pool's buffers not yet reserved are fewer than the four queues hold,
+    /// 4 x <paramref name="queueSize"/> (<see cref="NetDriverErrorKind.InvalidParam"/>); neither end is left open.</exception>
     public static (LoopbackDriver First, LoopbackDriver Second) CreatePair(NetBufPool pool, int queueSize = DefaultQueueSize)
     {
         var first = new LoopbackDriver(pool, queueSize);
-        var second = new LoopbackDriver(pool, queueSize);
+        LoopbackDriver second;
+        try
+        {
+            second = new LoopbackDriver(pool, queueSize);
+        }
+        catch
+        {
+            first.Dispose();
+            throw;
+        }
+
         first._peer = second;
         second._peer = first;
         return (first, second);

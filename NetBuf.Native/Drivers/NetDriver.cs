@@ -30,6 +30,7 @@ namespace NetBufNative.Drivers;
 /// counting) any that is no longer its own; it never throws. Every member of a disposed driver throws
 /// <see cref="NetDriverErrorKind.BadState"/>, and so does <see cref="AllocTxBuffer"/> once the pool is disposed.</item>
 /// <item><b>Counters</b>: frames received and transmitted, frames dropped on receive and on transmit.</item>
+/// <item><b>The pool's reservation</b> of the driver's queues (<see cref="ReservePoolBuffers"/>), released at disposal.</item>
 /// </list>
 /// <para>
 /// Thread safety: one thread at a time uses a driver (as a NIC queue), except <see cref="Dispose"/>, the counters and
@@ -50,6 +51,7 @@ public abstract class NetDriver : INetDriver
     private long _rxDropped;
     private long _txDropped;
     private long _notOwnedAtDispose;
+    private NetBufPoolReservation? _reservation;
 
     /// <summary>Creates the core of a driver over <paramref name="pool"/>.</summary>
     /// <param name="pool">The pool of every buffer the driver handles.</param>
@@ -499,6 +501,7 @@ public abstract class NetDriver : INetDriver
         }
 
         Quietly(OnDisposed);
+        ReleasePoolBuffers();
     }
 
     /// <inheritdoc/>
@@ -577,6 +580,40 @@ public abstract class NetDriver : INetDriver
     protected virtual void OnDisposed()
     {
     }
+
+    /// <summary>
+    /// Reserves in <see cref="Pool"/> (<see cref="NetBufPool.Reserve"/>) the buffers the driver's queues hold, so drivers
+    /// sharing a pool are refused when it cannot fill all their queues, rather than one running short; <see cref="Dispose"/>
+    /// releases the reservation. A driver's constructor calls it once, after checking its options and before opening its
+    /// device, and calls <see cref="ReleasePoolBuffers"/> if it fails after that.
+    /// </summary>
+    /// <param name="owner">The driver, for messages: its kind and device (the queue sizes are added).</param>
+    /// <param name="rxQueueSize">The receive queue's size.</param>
+    /// <param name="txQueueSize">The transmit queue's size.</param>
+    /// <exception cref="NetDriverException">The pool's buffers not yet reserved are fewer than the two queues hold
+    /// (<see cref="NetDriverErrorKind.InvalidParam"/>; the message names every holder and what to change).</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    /// <exception cref="InvalidOperationException">The driver has reserved already.</exception>
+    protected void ReservePoolBuffers(string owner, int rxQueueSize, int txQueueSize)
+    {
+        if (_reservation is not null)
+        {
+            throw new InvalidOperationException($"{owner} has reserved its queues in {_pool.Name} already: a driver reserves once.");
+        }
+
+        try
+        {
+            _reservation = _pool.Reserve(rxQueueSize + txQueueSize, $"{owner} (receive queue {rxQueueSize}, transmit queue {txQueueSize})");
+        }
+        catch (InvalidOperationException error) when (error is not ObjectDisposedException)
+        {
+            throw new NetDriverException(NetDriverErrorKind.InvalidParam, error.Message);
+        }
+    }
+
+    /// <summary>Releases the reservation of <see cref="ReservePoolBuffers"/>: for a constructor that fails after it (<see cref="Dispose"/>
+    /// releases it otherwise). Does nothing when there is none. Never throws.</summary>
+    protected void ReleasePoolBuffers() => Interlocked.Exchange(ref _reservation, null)?.Dispose();
 
     /// <summary>Hands a received frame back to the caller: a new lending of <paramref name="held"/> with the frame as its packet.</summary>
     /// <param name="held">The driver's lending of the buffer the frame is in.</param>

@@ -160,7 +160,7 @@ public sealed class EchoResponderEndToEndTests
         MacAddress responder = loop.MacAddress;
         MacAddress kernel = TestFrames.ParseMac(_ns.MacOf(wire));
         using var injectorPool = new NetBufPool(16, 8192, new NetBufPoolOptions { Name = "injector" });
-        using var injector = new AfPacketDriver(injectorPool, wire, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 1 });
+        using var injector = new AfPacketDriver(injectorPool, wire, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 1, TxQueueSize = 8 });
         using var stop = new CancellationTokenSource();
         Exception? failure = null;
         var thread = new Thread(() => failure = RunCatching(loop, stop.Token)) { IsBackground = true, Name = "responder" };

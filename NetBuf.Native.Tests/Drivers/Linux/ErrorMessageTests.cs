@@ -35,7 +35,7 @@ public sealed class ErrorMessageTests
         _pool = XdpDriver.CreatePool(64);
         string lookThere = $"ip -n {_ns.Name} link show";
 
-        var afPacket = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, Missing, new AfPacketDriverOptions { NetworkNamespace = _ns.Name }));
+        var afPacket = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, Missing, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16 }));
         var xdp = Assert.Throws<NetDriverException>(() => new XdpDriver(_pool, Missing, new XdpDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16 }));
         foreach (NetDriverException error in new[] { afPacket!, xdp! })
         {
@@ -53,7 +53,7 @@ public sealed class ErrorMessageTests
     {
         LinuxTestEnvironment.RequireRootOnLinux("An AF_PACKET driver");
         _pool = new NetBufPool(16, 2048);
-        var error = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, Missing));
+        var error = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, Missing, new AfPacketDriverOptions { RxQueueSize = 8, TxQueueSize = 8 }));
         Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam), error.Message);
         Assert.That(error.Message, Does.Contain($"no interface {Missing} in this network namespace").And.Contain("(ip link show)").And.Contain("NetworkNamespace"));
         Assert.That(error.Message, Does.Not.Contain("ip -n").And.Not.Contain("tun"));
@@ -85,7 +85,7 @@ public sealed class ErrorMessageTests
         string name = _ns.Name;
         Exception? failure = ThreadCapabilities.RunKeepingOnly(
             [ThreadCapabilities.NetAdmin, ThreadCapabilities.NetRaw],
-            () => new AfPacketDriver(pool, "lo", new AfPacketDriverOptions { NetworkNamespace = name }).Dispose());
+            () => new AfPacketDriver(pool, "lo", new AfPacketDriverOptions { NetworkNamespace = name, RxQueueSize = 8, TxQueueSize = 8 }).Dispose());
 
         Assert.That(failure, Is.TypeOf<NetDriverException>(), failure?.ToString());
         var error = (NetDriverException)failure!;
@@ -99,7 +99,7 @@ public sealed class ErrorMessageTests
         // With CAP_SYS_ADMIN as well the same driver opens.
         failure = ThreadCapabilities.RunKeepingOnly(
             [ThreadCapabilities.SysAdmin, ThreadCapabilities.NetAdmin, ThreadCapabilities.NetRaw],
-            () => new AfPacketDriver(pool, "lo", new AfPacketDriverOptions { NetworkNamespace = name }).Dispose());
+            () => new AfPacketDriver(pool, "lo", new AfPacketDriverOptions { NetworkNamespace = name, RxQueueSize = 8, TxQueueSize = 8 }).Dispose());
         Assert.That(failure, Is.Null, failure?.ToString());
     }
 }

@@ -27,6 +27,8 @@ public sealed class InteropLayoutTests
         Assert.That(CMsgHdr.Size, Is.EqualTo(16));
         Assert.That(Unsafe.SizeOf<TPacketAuxData>(), Is.EqualTo(20), "struct tpacket_auxdata");
         Assert.That(TPacketAuxData.Size, Is.EqualTo(20));
+        Assert.That(Unsafe.SizeOf<TPacketStats>(), Is.EqualTo(8), "struct tpacket_stats");
+        Assert.That(TPacketStats.Size, Is.EqualTo(8));
     }
 
     [Test]
@@ -76,6 +78,9 @@ public sealed class InteropLayoutTests
             Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.NetworkOffset)), Is.EqualTo(14));
             Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.VlanTci)), Is.EqualTo(16));
             Assert.That(Offset<TPacketAuxData>(nameof(TPacketAuxData.VlanTpid)), Is.EqualTo(18));
+
+            Assert.That(Offset<TPacketStats>(nameof(TPacketStats.Packets)), Is.EqualTo(0), "tp_packets");
+            Assert.That(Offset<TPacketStats>(nameof(TPacketStats.Drops)), Is.EqualTo(4), "tp_drops");
         });
     }
 

@@ -181,7 +181,7 @@ public sealed class TapDriverTests
     public void A_given_hardware_address_is_set_on_the_interface()
     {
         var mac = new NetBufNative.Wire.MacAddress(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
-        using var driver = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, KernelMacAddress = mac });
+        using var driver = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, KernelMacAddress = mac, RxQueueSize = 64, TxQueueSize = 64 });
         Assert.That(driver.KernelMacAddress, Is.EqualTo(mac));
         Assert.That(_ns.MacOf(Tap), Is.EqualTo("02:11:22:33:44:55"));
     }
@@ -190,13 +190,13 @@ public sealed class TapDriverTests
     public void The_drivers_address_is_the_programs_side_given_or_locally_administered_never_the_kernels()
     {
         var own = new NetBufNative.Wire.MacAddress(0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee);
-        using (var given = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, MacAddress = own }))
+        using (var given = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, MacAddress = own, RxQueueSize = 32, TxQueueSize = 32 }))
         {
             Assert.That(given.MacAddress, Is.EqualTo(own));
             Assert.That(given.KernelMacAddress, Is.EqualTo(TestFrames.ParseMac(_ns.MacOf(Tap))), "the interface keeps its own");
         }
 
-        using var chosen = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name });
+        using var chosen = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 32, TxQueueSize = 32 });
         Assert.That(chosen.MacAddress, Is.Not.EqualTo(chosen.KernelMacAddress));
         Assert.That(chosen.MacAddress.IsMulticast, Is.False, "unicast");
         Assert.That((chosen.MacAddress.Value >> 40) & 0x02, Is.EqualTo(2UL), "locally administered");
@@ -206,10 +206,10 @@ public sealed class TapDriverTests
     public void A_persistent_device_is_attached_and_a_second_attach_is_busy()
     {
         _ns.IpIn("tuntap", "add", "dev", "nbpers", "mode", "tap");
-        using (var driver = new TapDriver(_pool, "nbpers", new TapDriverOptions { NetworkNamespace = _ns.Name }))
+        using (var driver = new TapDriver(_pool, "nbpers", new TapDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 32, TxQueueSize = 32 }))
         {
             Assert.That(driver.DeviceName, Is.EqualTo("nbpers"));
-            var error = Assert.Throws<NetDriverException>(() => new TapDriver(_pool, "nbpers", new TapDriverOptions { NetworkNamespace = _ns.Name }).Dispose());
+            var error = Assert.Throws<NetDriverException>(() => new TapDriver(_pool, "nbpers", new TapDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 32, TxQueueSize = 32 }).Dispose());
             Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.ResourceBusy));
             Assert.That(error.ErrorNumber, Is.EqualTo(16));
             Assert.That(error.Message, Does.Contain("TUNSETIFF").And.Contain("nbpers").And.Contain("EBUSY"));
@@ -221,7 +221,7 @@ public sealed class TapDriverTests
     [Test]
     public void A_kernel_numbered_name_is_reported()
     {
-        using var driver = new TapDriver(_pool, "nbt%d", new TapDriverOptions { NetworkNamespace = _ns.Name });
+        using var driver = new TapDriver(_pool, "nbt%d", new TapDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 64, TxQueueSize = 64 });
         Assert.That(driver.DeviceName, Does.Match("^nbt[0-9]+$"));
         Assert.That(_ns.HasDevice(driver.DeviceName), Is.True);
     }
@@ -232,12 +232,13 @@ public sealed class TapDriverTests
         var tooLong = Assert.Throws<NetDriverException>(() => new TapDriver(_pool, "a-name-too-long-for-linux"));
         Assert.That(tooLong!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         Assert.That(Assert.Throws<NetDriverException>(() => new TapDriver(_pool, "bad/name"))!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
-        var missing = Assert.Throws<NetDriverException>(() => new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name + "-missing" }));
+        var missing = Assert.Throws<NetDriverException>(() => new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name + "-missing", RxQueueSize = 16, TxQueueSize = 16 }));
         Assert.That(missing!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         Assert.That(missing.Message, Does.Contain("ip netns add"));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TapDriver(_pool, Tap, new TapDriverOptions { RxQueueSize = 0 }));
         Assert.Throws<ArgumentNullException>(() => new TapDriver(null!, Tap));
         Assert.That(_pool.InUse, Is.Zero);
+        Assert.That(_pool.Reserved, Is.Zero, "a driver that failed to open keeps no reservation");
     }
 
     [Test]
@@ -264,7 +265,7 @@ public sealed class TapDriverTests
     {
         // 1100 bytes of headroom leave 948 bytes to receive into: a 1000-byte echo reply does not fit.
         using var pool = new NetBufPool(32, 2048, new NetBufPoolOptions { DefaultHeadroom = 1100, Name = "small-rx" });
-        using var driver = new TapDriver(pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name });
+        using var driver = new TapDriver(pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16 });
         _ns.AssignKernelAddress(Tap);
         DriverHarness.Post(driver, 4);
         DriverHarness.Arp(driver, driver.KernelMacAddress);
@@ -454,7 +455,8 @@ public sealed class TapDriverTests
     /// <summary>Creates the TAP device in the namespace and gives the kernel its address on it.</summary>
     private TapDriver Open()
     {
-        var driver = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name });
+        // Two queues of 64: the pool of 128 (its reservation).
+        var driver = new TapDriver(_pool, Tap, new TapDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 64, TxQueueSize = 64 });
         try
         {
             _ns.AssignKernelAddress(Tap);

@@ -35,8 +35,13 @@ namespace NetBufNative.Drivers.Linux;
 /// (counted in <see cref="NetDriver.TxDropped"/>) and is reported by the next call.
 /// </para>
 /// <para>
-/// Thread safety: that of <see cref="NetDriver"/>: one thread at a time, except <see cref="NetDriver.Dispose"/> and the counters.
-/// Drivers of one fanout group are independent objects: each on its own thread.
+/// Thread safety: that of <see cref="NetDriver"/>: one thread at a time, except <see cref="NetDriver.Dispose"/> and the counters,
+/// and <see cref="GetStatistics"/> from any thread. Drivers of one fanout group are independent objects: each on its own thread.
+/// </para>
+/// <para>
+/// Frames the driver's thread does not take in time wait in the socket's receive buffer
+/// (<see cref="AfPacketDriverOptions.ReceiveBufferSize"/>); when it is full the kernel drops them, and
+/// <see cref="GetStatistics"/> counts them (<c>PACKET_STATISTICS</c>).
 /// </para>
 /// <para>
 /// VLAN tags: the kernel removes the outer 802.1Q/802.1ad tag from a received frame and keeps it
@@ -65,6 +70,8 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <c>CMSG_SPACE(20)</c> = 40 bytes; 64 keeps each message's buffer on its own 64-byte boundary.</summary>
     private const int ControlSpace = 64;
 
+    private static int s_lastSocketNumber;
+
     private readonly DeviceQueues _queues;
     private readonly DeviceHandle _device;
     private readonly BufferFifo _posted;
@@ -78,16 +85,25 @@ public sealed unsafe class AfPacketDriver : NetDriver
     private readonly IoVec* _vectors;
     private readonly SockAddrLl* _addresses;
 
+    /// <summary>Serializes the reads of the kernel's counters with the additions to the totals, so a snapshot never
+    /// shows the drops of a reading without its packets.</summary>
+    private readonly Lock _statisticsLock = new();
+    private long _kernelPackets;
+    private long _kernelDrops;
+
     /// <summary>Opens a packet socket bound to <paramref name="interfaceName"/>.</summary>
     /// <param name="pool">The pool of every buffer the driver handles.</param>
     /// <param name="interfaceName">The interface, 1 to 15 characters (it must exist; it may be down, but sending then fails).</param>
     /// <param name="options">Namespace, fanout group, queue and batch sizes; defaults when null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="pool"/> or <paramref name="interfaceName"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A queue size, the batch size or the fanout group is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A queue size, the batch size, the fanout group or the receive buffer size is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     /// <exception cref="NetDriverException">
-    /// Not Linux or not a 64-bit process (<see cref="NetDriverErrorKind.Unsupported"/>); no privilege
-    /// (Unsupported, saying what is needed); no such interface or namespace (InvalidParam); the fanout
-    /// group exists with another mode or interface (InvalidParam); another system call failed.
+    /// Not Linux or not a 64-bit process (<see cref="NetDriverErrorKind.Unsupported"/>); the pool's buffers not yet
+    /// reserved by other drivers are fewer than the two queues hold (InvalidParam, naming every holder:
+    /// <see cref="NetBufPool.Reserve"/>); no privilege (Unsupported, saying what is needed); no such interface or
+    /// namespace (InvalidParam); the fanout group exists with another mode or interface (InvalidParam); another system
+    /// call failed.
     /// </exception>
     public AfPacketDriver(NetBufPool pool, string interfaceName, AfPacketDriverOptions? options = null)
         : base(pool)
@@ -104,6 +120,12 @@ public sealed unsafe class AfPacketDriver : NetDriver
             ArgumentOutOfRangeException.ThrowIfGreaterThan(group, ushort.MaxValue, nameof(options.FanoutGroup));
         }
 
+        if (options.ReceiveBufferSize is int receiveBuffer)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(receiveBuffer, 1, nameof(options.ReceiveBufferSize));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(receiveBuffer, AfPacketDriverOptions.MaxReceiveBufferSize, nameof(options.ReceiveBufferSize));
+        }
+
         if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess)
         {
             throw LinuxError.NotLinux(nameof(AfPacketDriver));
@@ -111,8 +133,24 @@ public sealed unsafe class AfPacketDriver : NetDriver
 
         FrameChecks.InterfaceName(interfaceName);
         bool restoreVlanTags = options.RestoreVlanTags;
-        (int fd, int index, MacAddress mac, int mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags));
-        _queues = new DeviceQueues(new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
+        ReservePoolBuffers(FrameChecks.Owner("AF_PACKET", interfaceName, options.NetworkNamespace), options.RxQueueSize, options.TxQueueSize);
+        int index;
+        MacAddress mac;
+        int mtu;
+        int receiveBufferSize;
+        try
+        {
+            int fd;
+            (fd, index, mac, mtu, receiveBufferSize) =
+                NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags, options.ReceiveBufferSize));
+            _queues = new DeviceQueues(new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
+        }
+        catch
+        {
+            ReleasePoolBuffers();
+            throw;
+        }
+
         (_device, _posted) = (_queues.Device, _queues.Posted);
         _restoreVlanTags = restoreVlanTags;
 
@@ -129,6 +167,9 @@ public sealed unsafe class AfPacketDriver : NetDriver
         Mtu = mtu;
         NetworkNamespace = options.NetworkNamespace;
         FanoutGroup = options.FanoutGroup;
+        ReceiveBufferSize = receiveBufferSize;
+        SocketNumber = Interlocked.Increment(ref s_lastSocketNumber);
+        AfPacketMetrics.Register(this);
     }
 
     /// <inheritdoc/>
@@ -152,8 +193,55 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <summary>Whether received frames get back the VLAN tag the kernel took out (<see cref="AfPacketDriverOptions.RestoreVlanTags"/>).</summary>
     public bool RestoresVlanTags => _restoreVlanTags;
 
+    /// <summary>
+    /// The socket's receive buffer in bytes, as the kernel reported it (<c>SO_RCVBUF</c>) when the driver was created:
+    /// twice <see cref="AfPacketDriverOptions.ReceiveBufferSize"/> when that was given (the kernel doubles the value for its
+    /// bookkeeping and raises it to its minimum), <c>net.core.rmem_default</c> otherwise. Received frames wait within it,
+    /// each counted at its memory cost rather than its length; beyond it the kernel drops them (<see cref="AfPacketStatistics.Drops"/>).
+    /// </summary>
+    public int ReceiveBufferSize { get; }
+
     /// <inheritdoc/>
     public override int RxQueueSize => _posted.Capacity;
+
+    /// <summary>
+    /// Reads the kernel's counters of the socket (<c>PACKET_STATISTICS</c>) and returns the totals since the driver was
+    /// created: frames that reached the socket and frames dropped because its receive queue was full. Also published as
+    /// <c>netbuf.afpacket.*</c> metrics.
+    /// </summary>
+    /// <returns>A snapshot of the totals.</returns>
+    /// <exception cref="NetDriverException">The driver is disposed (<see cref="NetDriverErrorKind.BadState"/>), or getsockopt failed.</exception>
+    /// <remarks>
+    /// Thread-safe: any thread may call it at any time, also while the driver's thread receives. The kernel resets its
+    /// counters on each read; the driver adds every reading to its totals under a lock, so no reading is lost or counted
+    /// twice, whoever reads.
+    /// </remarks>
+    public AfPacketStatistics GetStatistics()
+    {
+        _device.Enter();
+        try
+        {
+            TPacketStats reading = default;
+            uint length = TPacketStats.Size;
+            lock (_statisticsLock)
+            {
+                // Sound: getsockopt writes at most length (8) bytes into the local, and the descriptor stays open
+                // between Enter and Exit.
+                if (LibC.GetSockOpt(_device.Fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_STATISTICS, &reading, &length) != 0)
+                {
+                    throw LinuxError.Last("getsockopt(PACKET_STATISTICS)", DeviceName, opened: true);
+                }
+
+                _kernelPackets += reading.Packets;
+                _kernelDrops += reading.Drops;
+                return new AfPacketStatistics(_kernelPackets, _kernelDrops);
+            }
+        }
+        finally
+        {
+            _device.Exit();
+        }
+    }
 
     /// <inheritdoc/>
     public override int TxQueueSize => _queues.Tx.Capacity;
@@ -283,7 +371,11 @@ public sealed unsafe class AfPacketDriver : NetDriver
     protected override void OnDisposing() => _device.WakeForClose();
 
     /// <inheritdoc/>
-    protected override void CloseDevice() => _device.Close();
+    protected override void CloseDevice()
+    {
+        AfPacketMetrics.Unregister(this);
+        _device.Close();
+    }
 
     /// <inheritdoc/>
     protected override int TakeHeld(Span<NetBufPtr> destination) => _queues.TakeHeld(destination);
@@ -297,7 +389,23 @@ public sealed unsafe class AfPacketDriver : NetDriver
         NativeMemory.Free(_control);
     }
 
-    private static (int Fd, int Index, MacAddress Mac, int Mtu) Open(string name, int? fanoutGroup, bool restoreVlanTags)
+    /// <summary>The driver's number in the process, for the metrics' socket tag.</summary>
+    internal int SocketNumber { get; }
+
+    /// <summary>The socket's statistics for the metrics, or null once disposed.</summary>
+    internal AfPacketStatistics? TryGetStatistics()
+    {
+        try
+        {
+            return _device.IsClosed ? null : GetStatistics();
+        }
+        catch (NetDriverException)
+        {
+            return null;
+        }
+    }
+
+    private static (int Fd, int Index, MacAddress Mac, int Mtu, int ReceiveBufferSize) Open(string name, int? fanoutGroup, bool restoreVlanTags, int? receiveBufferSize)
     {
         uint index = LibC.IfNameToIndex(name);
         if (index == 0)
@@ -327,6 +435,12 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 throw LinuxError.Last("setsockopt(PACKET_AUXDATA)", name);
             }
 
+            // Before bind, so the size holds for the first frame queued.
+            if (receiveBufferSize is int size)
+            {
+                SetReceiveBuffer(fd, size, name);
+            }
+
             SockAddrLl address = new()
             {
                 Family = LinuxConstants.AF_PACKET,
@@ -351,13 +465,46 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 }
             }
 
-            return (fd, (int)index, InterfaceControl.GetMacAddress(fd, name), InterfaceControl.GetMtu(fd, name));
+            return (fd, (int)index, InterfaceControl.GetMacAddress(fd, name), InterfaceControl.GetMtu(fd, name), GetReceiveBuffer(fd, name));
         }
         catch
         {
             DeviceHandle.CloseQuietly(fd);
             throw;
         }
+    }
+
+    /// <summary>Sets the socket's receive buffer: <c>SO_RCVBUFFORCE</c>, which may go beyond <c>net.core.rmem_max</c> and
+    /// needs CAP_NET_ADMIN, or else <c>SO_RCVBUF</c>, which the kernel caps at <c>rmem_max</c>.</summary>
+    private static void SetReceiveBuffer(int fd, int size, string name)
+    {
+        // Sound: setsockopt reads the 4 bytes of the local.
+        if (LibC.SetSockOpt(fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_RCVBUFFORCE, &size, sizeof(int)) == 0)
+        {
+            return;
+        }
+
+        // Sound: as above.
+        if (Marshal.GetLastPInvokeError() != Errno.EPERM ||
+            LibC.SetSockOpt(fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_RCVBUF, &size, sizeof(int)) != 0)
+        {
+            throw LinuxError.Last($"setsockopt(SO_RCVBUF, {size})", name);
+        }
+    }
+
+    /// <summary>The socket's receive buffer as the kernel reports it (the doubled size it accounts with).</summary>
+    private static int GetReceiveBuffer(int fd, string name)
+    {
+        int size = 0;
+        uint length = sizeof(int);
+
+        // Sound: getsockopt writes at most length (4) bytes into the local.
+        if (LibC.GetSockOpt(fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_RCVBUF, &size, &length) != 0)
+        {
+            throw LinuxError.Last("getsockopt(SO_RCVBUF)", name);
+        }
+
+        return size;
     }
 
     /// <summary>Receives into the first <paramref name="count"/> prepared messages.</summary>

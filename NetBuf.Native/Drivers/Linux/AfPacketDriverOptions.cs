@@ -3,6 +3,9 @@ namespace NetBufNative.Drivers.Linux;
 /// <summary>How an <see cref="AfPacketDriver"/> opens its socket. Immutable once built; thread-safe to share.</summary>
 public sealed class AfPacketDriverOptions
 {
+    /// <summary>The largest <see cref="ReceiveBufferSize"/>: the kernel keeps twice the value in an <c>int</c>.</summary>
+    internal const int MaxReceiveBufferSize = int.MaxValue / 2;
+
     /// <summary>The named network namespace (from <c>ip netns add</c>) the interface is in; <see langword="null"/> (the default) for the caller's own. Entering a named namespace needs CAP_SYS_ADMIN (root has it).</summary>
     public string? NetworkNamespace { get; init; }
 
@@ -22,6 +25,18 @@ public sealed class AfPacketDriverOptions
 
     /// <summary>Most frames one <c>recvmmsg</c>/<c>sendmmsg</c> call moves, 1 to 1024; <see cref="AfPacketDriver.DefaultBatchSize"/> by default.</summary>
     public int BatchSize { get; init; } = AfPacketDriver.DefaultBatchSize;
+
+    /// <summary>
+    /// The socket's receive buffer in bytes, 1 to 1073741823 (<c>SO_RCVBUF</c>): how much received traffic waits in the
+    /// kernel for the driver before it drops frames (counted in <see cref="AfPacketStatistics.Drops"/>). The kernel
+    /// doubles the value for its bookkeeping, raises it to its minimum (a few KiB) and counts each frame at its memory cost,
+    /// which on a veth is about 800 bytes even for a 60-byte frame (40 of them fill 16 KiB asked for) (<see cref="AfPacketDriver.ReceiveBufferSize"/> tells
+    /// what it set). Set with <c>SO_RCVBUFFORCE</c> where the process has CAP_NET_ADMIN (root), so it may exceed
+    /// <c>net.core.rmem_max</c>; otherwise with <c>SO_RCVBUF</c>, which the kernel caps there. <see langword="null"/>
+    /// (the default): the kernel's default, <c>net.core.rmem_default</c> (208 KiB on most systems). Raise it when
+    /// <see cref="AfPacketDriver.GetStatistics"/> shows drops under bursts.
+    /// </summary>
+    public int? ReceiveBufferSize { get; init; }
 
     /// <summary>
     /// Whether received frames get back the 802.1Q/802.1ad tag the kernel took out of them: the kernel

@@ -28,4 +28,8 @@ internal static class FrameChecks
                 $"'{name}' is not an interface name: 1 to {LinuxConstants.MaxInterfaceNameLength} printable ASCII characters, without '/', ':' or spaces.");
         }
     }
+
+    /// <summary>How a driver names itself as a holder of its pool's buffers (<see cref="NetDriver.ReservePoolBuffers"/>).</summary>
+    internal static string Owner(string kind, string device, string? networkNamespace) =>
+        networkNamespace is null ? $"the {kind} driver of {device}" : $"the {kind} driver of {device} in namespace {networkNamespace}";
 }

@@ -37,6 +37,7 @@ internal static class LinuxConstants
     internal const int MSG_CTRUNC = 0x08;
     internal const int SOL_SOCKET = 1;
     internal const int SO_RCVBUF = 8;
+    internal const int SO_RCVBUFFORCE = 33;
 
     // linux/if_packet.h
     internal const int SOL_PACKET = 263;
@@ -45,6 +46,7 @@ internal static class LinuxConstants
     internal const int PACKET_FANOUT_HASH = 0;
     internal const byte PACKET_OUTGOING = 4;
     internal const int PACKET_AUXDATA = 8;
+    internal const int PACKET_STATISTICS = 6;
     internal const uint TP_STATUS_VLAN_VALID = 0x10;
     internal const uint TP_STATUS_VLAN_TPID_VALID = 0x40;
 

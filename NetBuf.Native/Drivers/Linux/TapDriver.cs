@@ -65,8 +65,11 @@ public sealed unsafe class TapDriver : NetDriver
     /// <param name="options">Namespace, addresses, queue sizes; defaults when null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="pool"/> or <paramref name="name"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A queue size is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     /// <exception cref="NetDriverException">
-    /// Not Linux or not a 64-bit process (<see cref="NetDriverErrorKind.Unsupported"/>); no privilege
+    /// Not Linux or not a 64-bit process (<see cref="NetDriverErrorKind.Unsupported"/>); the pool's buffers not yet
+    /// reserved by other drivers are fewer than the two queues hold (InvalidParam, naming every holder:
+    /// <see cref="NetBufPool.Reserve"/>); no privilege
     /// (Unsupported, saying what is needed); the name is invalid or the namespace missing
     /// (InvalidParam); the device exists and is busy (ResourceBusy) or is not a TAP device; another
     /// system call failed (its kind, errno and text).
@@ -84,8 +87,22 @@ public sealed unsafe class TapDriver : NetDriver
         }
 
         FrameChecks.InterfaceName(name);
-        (int fd, string deviceName, MacAddress kernelMac, int mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(name, options));
-        _queues = new DeviceQueues(new DeviceHandle(fd, deviceName), options.RxQueueSize, options.TxQueueSize);
+        ReservePoolBuffers(FrameChecks.Owner("TAP", name, options.NetworkNamespace), options.RxQueueSize, options.TxQueueSize);
+        MacAddress kernelMac;
+        int mtu;
+        try
+        {
+            int fd;
+            string deviceName;
+            (fd, deviceName, kernelMac, mtu) = NamespaceThread.Run(options.NetworkNamespace, () => Open(name, options));
+            _queues = new DeviceQueues(new DeviceHandle(fd, deviceName), options.RxQueueSize, options.TxQueueSize);
+        }
+        catch
+        {
+            ReleasePoolBuffers();
+            throw;
+        }
+
         (_device, _posted) = (_queues.Device, _queues.Posted);
         _rxOffset = pool.DefaultHeadroom;
         _rxRoom = pool.BufferLength - _rxOffset;

@@ -49,8 +49,8 @@ public sealed class XdpForwardingTests
     public void Two_drivers_on_two_interfaces_over_one_pool_forward_frames_from_the_buffers_they_arrived_in()
     {
         var options = new XdpDriverOptions { NetworkNamespace = _ns.Name, BindMode = XdpBindMode.Copy, RxQueueSize = 64, TxQueueSize = 64 };
-        using var hostA = new AfPacketDriver(_hostPool, HostA, new AfPacketDriverOptions { NetworkNamespace = _ns.Name });
-        using var hostB = new AfPacketDriver(_hostPool, HostB, new AfPacketDriverOptions { NetworkNamespace = _ns.Name });
+        using var hostA = new AfPacketDriver(_hostPool, HostA, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 64, TxQueueSize = 64 });
+        using var hostB = new AfPacketDriver(_hostPool, HostB, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 64, TxQueueSize = 64 });
         DriverHarness.Post(hostA, 64);
         DriverHarness.Post(hostB, 64);
         using (var a = new XdpDriver(_pool, DriverA, options))

@@ -154,6 +154,7 @@ public sealed class XdpMultiQueueTests
         Assert.That(otherDevice!.Message, Does.Contain("another interface"));
         NetDriverException? noQueue = Assert.Throws<NetDriverException>(() => new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, QueueId = 7, ShareUmemWith = first, RxQueueSize = 64, TxQueueSize = 64 }));
         Assert.That(noQueue!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam), noQueue.Message);
+        Assert.That(_pool.Reserved, Is.EqualTo(128), "only the first driver's rings: the failed ones released theirs");
 
         using (var second = new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, QueueId = 1, ShareUmemWith = first, RxQueueSize = 64, TxQueueSize = 64 }))
         {
@@ -166,6 +167,27 @@ public sealed class XdpMultiQueueTests
         NetDriverException? disposed = Assert.Throws<NetDriverException>(() => new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, QueueId = 1, ShareUmemWith = first, RxQueueSize = 64, TxQueueSize = 64 }));
         Assert.That(disposed!.Kind, Is.EqualTo(NetDriverErrorKind.BadState));
         Assert.That(XdpOn(DriverEnd), Does.Not.Contain("xdp"), "no failed attempt left a program");
+        Assert.That(_pool.Reserved, Is.Zero, "nor a reservation");
+    }
+
+    [Test]
+    public void A_queue_whose_rings_the_shared_pool_cannot_cover_besides_the_others_is_refused_naming_them()
+    {
+        // 1024 buffers: queue 0's rings of 512 + 256 leave 256, too few for queue 1's 256 + 256.
+        using var first = new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, BindMode = XdpBindMode.Copy, RxQueueSize = 512, TxQueueSize = 256 });
+        NetDriverException? error = Assert.Throws<NetDriverException>(() => new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, QueueId = 1, ShareUmemWith = first, RxQueueSize = 256, TxQueueSize = 256 }));
+        Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
+        Assert.That(error.Message, Does.Contain($"xdp-queues cannot reserve 512 buffers for the AF_XDP driver of {DriverEnd} queue 1 in namespace {_ns.Name} (receive queue 256, transmit queue 256)"));
+        Assert.That(error.Message, Does.Contain($"768 by the AF_XDP driver of {DriverEnd} queue 0 in namespace {_ns.Name} (receive queue 512, transmit queue 256)), so 256 are left"));
+        Assert.That(error.Message, Does.Contain("at least 1280 buffers"));
+        Assert.That(_pool.Reserved, Is.EqualTo(768));
+
+        using (var second = new XdpDriver(_pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = _ns.Name, QueueId = 1, ShareUmemWith = first, RxQueueSize = 128, TxQueueSize = 128 }))
+        {
+            Assert.That(_pool.Reserved, Is.EqualTo(1024), "rings that fit what is left");
+        }
+
+        Assert.That(_pool.Reserved, Is.EqualTo(768), "the second queue's disposal released its rings");
     }
 
     /// <summary>Whichever call the kernel refuses first, the message names every capability the

@@ -16,10 +16,12 @@ namespace NetBufNative.Drivers.Linux.Xdp;
 /// <para>
 /// The pool must suit the kernel: its block page-aligned, its buffers chunks of 2048 or 4096 bytes
 /// (<see cref="CreatePool"/> makes one), and at least as many buffers as the receive and transmit
-/// queues hold. Buffers map onto the rings one to one: <see cref="NetDriver.TryRecycleRxBuffer"/> puts a
-/// buffer's chunk on the fill ring; a receive descriptor comes back as that buffer, its packet the
-/// frame where the kernel put it (<see cref="ReceiveHeadroom"/> bytes in, in copy mode), with no
-/// copy; <see cref="NetDriver.TryTransmit"/> puts a descriptor of the buffer's frame on the transmit ring; the
+/// queues hold, besides those other drivers over it reserved (<see cref="NetBufPool.Reserve"/>: the
+/// queues of one interface sharing the UMEM reserve their rings in the one pool). Buffers map onto
+/// the rings one to one: <see cref="NetDriver.TryRecycleRxBuffer"/> puts a buffer's chunk on the fill
+/// ring; a receive descriptor comes back as that buffer, its packet the frame where the kernel put
+/// it (<see cref="ReceiveHeadroom"/> bytes in, in copy mode), with no copy;
+/// <see cref="NetDriver.TryTransmit"/> puts a descriptor of the buffer's frame on the transmit ring; the
 /// completion ring's entries are the buffers <see cref="NetDriver.RecycleTxBuffers"/> returns to the pool.
 /// Ring operations are batched, with acquire/release ordering on the indices, no lock and no GC
 /// allocation per frame; the kernel is woken (<c>need_wakeup</c>) only when it asks, except for
@@ -114,9 +116,9 @@ public sealed unsafe class XdpDriver : NetDriver
     /// <exception cref="ArgumentOutOfRangeException">A ring size is not a power of two from 1 to 65536, or the queue is negative.</exception>
     /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
     /// <exception cref="NetDriverException">
-    /// The pool does not suit AF_XDP, or is too small for the rings (InvalidParam, saying what to
-    /// change); not Linux or not 64-bit, no privilege, zero-copy or the attach mode not supported by
-    /// the interface (Unsupported); no such interface, namespace or queue (InvalidParam); the verifier
+    /// The pool does not suit AF_XDP, or its buffers not yet reserved by other drivers are too few for
+    /// the rings (InvalidParam, saying what to change); not Linux or not 64-bit, no privilege,
+    /// zero-copy or the attach mode not supported by the interface (Unsupported); no such interface, namespace or queue (InvalidParam); the verifier
     /// rejected the program (InvalidParam, with its log); the interface has an XDP program already or
     /// the queue a socket (ResourceBusy); the block could not be locked (NoMemory); the driver named in
     /// <see cref="XdpDriverOptions.ShareUmemWith"/> has another pool, interface, namespace or the same
@@ -137,27 +139,40 @@ public sealed unsafe class XdpDriver : NetDriver
             throw LinuxError.NotLinux(nameof(XdpDriver));
         }
 
-        CheckPool(pool, options, interfaceName);
+        CheckPool(pool, interfaceName);
         FrameChecks.InterfaceName(interfaceName);
         XdpDriver? shareWith = options.ShareUmemWith;
-        if (shareWith is null)
-        {
-            _socket = NamespaceThread.Run(options.NetworkNamespace, () => XdpSocket.Open(pool, interfaceName, options, null));
-        }
-        else
+        if (shareWith is not null)
         {
             CheckShare(shareWith, pool, interfaceName, options);
+        }
 
-            // The other driver's socket stays open while this one binds to its UMEM with its descriptor.
-            shareWith._device.Enter();
-            try
+        // The rings of every driver over the pool (the queues of one interface sharing its UMEM) must fit it together.
+        ReservePoolBuffers(FrameChecks.Owner("AF_XDP", $"{interfaceName} queue {options.QueueId}", options.NetworkNamespace), options.RxQueueSize, options.TxQueueSize);
+        try
+        {
+            if (shareWith is null)
             {
-                _socket = NamespaceThread.Run(options.NetworkNamespace, () => XdpSocket.Open(pool, interfaceName, options, shareWith._socket));
+                _socket = NamespaceThread.Run(options.NetworkNamespace, () => XdpSocket.Open(pool, interfaceName, options, null));
             }
-            finally
+            else
             {
-                shareWith._device.Exit();
+                // The other driver's socket stays open while this one binds to its UMEM with its descriptor.
+                shareWith._device.Enter();
+                try
+                {
+                    _socket = NamespaceThread.Run(options.NetworkNamespace, () => XdpSocket.Open(pool, interfaceName, options, shareWith._socket));
+                }
+                finally
+                {
+                    shareWith._device.Exit();
+                }
             }
+        }
+        catch
+        {
+            ReleasePoolBuffers();
+            throw;
         }
 
         try
@@ -169,6 +184,7 @@ public sealed unsafe class XdpDriver : NetDriver
             // The handle closed the socket; the program and the rings are still ours to undo.
             _socket.DetachProgram();
             _socket.UnmapRings();
+            ReleasePoolBuffers();
             throw;
         }
 
@@ -545,7 +561,7 @@ public sealed unsafe class XdpDriver : NetDriver
         }
     }
 
-    private static void CheckPool(NetBufPool pool, XdpDriverOptions options, string device)
+    private static void CheckPool(NetBufPool pool, string device)
     {
         int page = Environment.SystemPageSize;
         string fix = $"create it with XdpDriver.CreatePool(capacity), or with a buffer length of 2048 or 4096 and new NetBufPoolOptions {{ BlockAlignment = Environment.SystemPageSize }}";
@@ -557,14 +573,6 @@ public sealed unsafe class XdpDriver : NetDriver
         if (problem is not null)
         {
             throw new NetDriverException(NetDriverErrorKind.InvalidParam, $"{pool.Name} cannot be the UMEM of an AF_XDP socket on {device}: {problem}. {char.ToUpperInvariant(fix[0])}{fix[1..]}.");
-        }
-
-        int needed = options.RxQueueSize + options.TxQueueSize;
-        if (pool.Capacity < needed)
-        {
-            throw new NetDriverException(
-                NetDriverErrorKind.InvalidParam,
-                $"{pool.Name} has {pool.Capacity} buffers, too few for the rings of an AF_XDP socket on {device}: the receive queue ({options.RxQueueSize}) and the transmit queue ({options.TxQueueSize}) need {needed}. Create a larger pool, or give smaller RxQueueSize/TxQueueSize.");
         }
     }
 

@@ -49,12 +49,12 @@ internal static class XdpMetrics
     {
         meter.CreateObservableCounter("netbuf.xdp.rx_frames", () => Observe(static (d, _) => d.RxFrames), "{frame}", "Frames received by AF_XDP drivers.");
         meter.CreateObservableCounter("netbuf.xdp.tx_frames", () => Observe(static (d, _) => d.TxFrames), "{frame}", "Frames handed to the kernel by AF_XDP drivers.");
-        meter.CreateObservableCounter("netbuf.xdp.rx_dropped", () => Observe(static (_, s) => s?.RxDropped), "{frame}", "Frames the kernel dropped for the socket (XDP_STATISTICS rx_dropped).");
-        meter.CreateObservableCounter("netbuf.xdp.rx_invalid_descs", () => Observe(static (_, s) => s?.RxInvalidDescriptors), "{descriptor}", "Invalid fill-ring entries (rx_invalid_descs).");
-        meter.CreateObservableCounter("netbuf.xdp.tx_invalid_descs", () => Observe(static (_, s) => s?.TxInvalidDescriptors), "{descriptor}", "Invalid transmit descriptors (tx_invalid_descs).");
+        meter.CreateObservableCounter("netbuf.xdp.rx_dropped", () => Observe(static (_, s) => s?.RxDropped), "{frame}", "Frames the kernel dropped before the receive ring: too long for a chunk, or (copy mode) no fill-ring buffer, so it includes rx_fill_ring_empty in copy mode (XDP_STATISTICS rx_dropped).");
+        meter.CreateObservableCounter("netbuf.xdp.rx_invalid_descs", () => Observe(static (_, s) => s?.RxInvalidDescriptors), "{descriptor}", "Invalid entries of the receive ring, which the kernel writes itself: 0 (rx_invalid_descs).");
+        meter.CreateObservableCounter("netbuf.xdp.tx_invalid_descs", () => Observe(static (_, s) => s?.TxInvalidDescriptors), "{descriptor}", "Transmit descriptors the kernel skipped as invalid (tx_invalid_descs).");
         meter.CreateObservableCounter("netbuf.xdp.rx_ring_full", () => Observe(static (_, s) => s?.RxRingFull), "{frame}", "Frames dropped on a full receive ring (rx_ring_full).");
-        meter.CreateObservableCounter("netbuf.xdp.rx_fill_ring_empty", () => Observe(static (_, s) => s?.RxFillRingEmpty), "{frame}", "Frames dropped on an empty fill ring (rx_fill_ring_empty_descs).");
-        meter.CreateObservableCounter("netbuf.xdp.tx_ring_empty", () => Observe(static (_, s) => s?.TxRingEmpty), "{event}", "Wake-ups that found the transmit ring empty (tx_ring_empty_descs).");
+        meter.CreateObservableCounter("netbuf.xdp.rx_fill_ring_empty", () => Observe(static (_, s) => s?.RxFillRingEmpty), "{frame}", "Times the kernel found the fill ring empty when it needed a buffer; in copy mode each is a frame dropped, also in rx_dropped (rx_fill_ring_empty_descs).");
+        meter.CreateObservableCounter("netbuf.xdp.tx_ring_empty", () => Observe(static (_, s) => s?.TxRingEmpty), "{event}", "Times the kernel's transmit path found the transmit ring empty; not drops (tx_ring_empty_descs).");
     }
 
     private static List<Measurement<long>> Observe(Func<XdpDriver, XdpStatistics?, long?> figure)
