@@ -60,6 +60,49 @@ public sealed class DriverFaultTests(string kind)
     }
 
     [Test]
+    public void Once_a_deleted_interface_is_reported_every_later_receive_wait_and_transmit_says_it_is_gone()
+    {
+        _rig.Post(16);
+        _rig.DeleteInterface();
+        var batch = new NetBufPtr[8];
+        NetDriverException? first = null;
+        for (int i = 0; i < 50 && first is null; i++)
+        {
+            try
+            {
+                _ = Driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
+                Assert.That(Driver.ReceiveBatch(batch), Is.Zero, "no frame arrives on a deleted interface");
+            }
+            catch (NetDriverException e)
+            {
+                first = e;
+            }
+        }
+
+        Assert.That(first, Is.Not.Null, "the deletion was reported within 50 waits of 100 ms");
+
+        // The report is not one-shot: a loop that met it once (and, say, logged it) must not then wait forever.
+        for (int round = 0; round < 3; round++)
+        {
+            var wait = Task.Run(() => Driver.WaitForReceive(Timeout.InfiniteTimeSpan));
+            Assert.That(((IAsyncResult)wait).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(5)), Is.True, "an infinite wait after the report ends");
+            AssertGone(wait.Exception?.InnerException, "the wait");
+            AssertGone(Catch(() => Driver.ReceiveBatch(batch)), "a receive");
+            NetBufPtr tx = _rig.AllocFrame(ConformanceRig.Frame(64, 14));
+            NetDriverException? sent = TransmitOrFree(tx);
+            if (sent is null)
+            {
+                // Taken: a transmit may queue the frame; the device's refusal then comes with the next call.
+                sent = Catch(() => Driver.RecycleTxBuffers()) as NetDriverException ?? TransmitOrFree(_rig.AllocFrame(ConformanceRig.Frame(64, 15)));
+            }
+
+            AssertGone(sent, "a transmit");
+        }
+
+        _rig.AssertAllBackAfterDispose();
+    }
+
+    [Test]
     public void A_transmit_on_an_interface_set_down_takes_the_frames_or_throws_and_loses_none()
     {
         _rig.Post(16);
@@ -95,6 +138,26 @@ public sealed class DriverFaultTests(string kind)
 
         TestContext.Out.WriteLine($"{errors} errors reported");
         _rig.AssertAllBackAfterDispose();
+    }
+
+    private static Exception? Catch(Action action)
+    {
+        try
+        {
+            action();
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    private static void AssertGone(Exception? error, string call)
+    {
+        Assert.That(error, Is.TypeOf<NetDriverException>(), $"{call} after the report throws NetDriverException: {error}");
+        Assert.That(((NetDriverException)error!).Kind, Is.EqualTo(NetDriverErrorKind.BadState), $"{call}: {error!.Message}");
+        Assert.That(error.Message, Does.Contain("gone"), call);
     }
 
     /// <summary>Transmits one frame; what the driver did not take (an exception: nothing taken, checked) goes back to the pool.</summary>

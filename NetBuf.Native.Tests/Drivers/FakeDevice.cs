@@ -38,7 +38,11 @@ internal sealed class FakeDevice(NetBufPool pool, int maxFrameLength, int queueS
         }
     }
 
-    protected override int ReceiveBurst(Span<NetBufPtr> destination) => 0;
+    /// <summary>When set, the next receive finds the device gone (as a deleted interface is found).</summary>
+    public bool Vanished { get; set; }
+
+    protected override int ReceiveBurst(Span<NetBufPtr> destination) =>
+        Vanished ? throw DeviceGone("removed by the test", 19) : 0;
 
     protected override void TransmitBurst(ReadOnlySpan<NetBufPtr> frames)
     {

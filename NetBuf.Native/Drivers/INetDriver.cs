@@ -34,6 +34,12 @@ namespace NetBufNative.Drivers;
 /// the <c>errno</c>. Disposing a driver gives every buffer it holds back to the pool.
 /// </para>
 /// <para>
+/// A device that is gone for good (its interface deleted, or moved to another namespace) makes every receive, transmit
+/// and wait after the driver noticed it throw <see cref="NetDriverErrorKind.BadState"/> with a message saying it is
+/// gone, so a loop with an infinite wait ends; posting and recycling still work, and disposing returns every buffer.
+/// A device set down is not gone: its errors are reported once and frames flow again when it is up.
+/// </para>
+/// <para>
 /// Thread safety: a driver instance is one device queue and is used by one thread at a time (as
 /// a NIC queue is); scale out with one driver per thread where the driver supports it (AF_PACKET
 /// fanout, AF_XDP queues). Members that say otherwise are noted.

@@ -44,6 +44,8 @@ public abstract class NetDriver : INetDriver
 
     private readonly NetBufPool _pool;
     private ExceptionDispatchInfo? _pendingError;
+    private string? _goneReason;
+    private int _goneErrorNumber;
     private int _users;
     private int _closed;
     private long _rxFrames;
@@ -266,6 +268,7 @@ public abstract class NetDriver : INetDriver
         try
         {
             ThrowPendingError();
+            ThrowIfGone();
             int count = Math.Min(txBuffers.Length, Math.Max(0, TxRoom));
             for (int i = 0; i < count; i++)
             {
@@ -326,6 +329,7 @@ public abstract class NetDriver : INetDriver
         try
         {
             ThrowPendingError();
+            ThrowIfGone();
             int taken = 0;
             while (taken < destination.Length)
             {
@@ -414,7 +418,13 @@ public abstract class NetDriver : INetDriver
         Enter();
         try
         {
-            return _pendingError is not null || WaitForReceiveCore(timeout, cancellationToken);
+            if (_pendingError is not null)
+            {
+                return true;
+            }
+
+            ThrowIfGone();
+            return WaitForReceiveCore(timeout, cancellationToken);
         }
         finally
         {
@@ -430,7 +440,13 @@ public abstract class NetDriver : INetDriver
         Enter();
         try
         {
-            return _pendingError is not null || WaitForTransmitCore(timeout, cancellationToken);
+            if (_pendingError is not null)
+            {
+                return true;
+            }
+
+            ThrowIfGone();
+            return WaitForTransmitCore(timeout, cancellationToken);
         }
         finally
         {
@@ -651,6 +667,22 @@ public abstract class NetDriver : INetDriver
     /// <param name="error">The error.</param>
     protected void Defer(NetDriverException error) => _pendingError ??= ExceptionDispatchInfo.Capture(error);
 
+    /// <summary>
+    /// Records that the device is gone for good (deleted, or moved to another namespace): from now on every receive,
+    /// transmit and wait throws BadState saying so, where a device would otherwise report it once (a socket's pending
+    /// error) or never (an empty ring) and a loop would wait forever. Posting and recycling still work, so a loop can
+    /// drain before it disposes the driver.
+    /// </summary>
+    /// <param name="reason">What the driver saw, for the message.</param>
+    /// <param name="errorNumber">The errno that showed it, or 0.</param>
+    /// <returns>The exception to throw now (BadState).</returns>
+    protected NetDriverException DeviceGone(string reason, int errorNumber = 0)
+    {
+        _goneErrorNumber = errorNumber;
+        Volatile.Write(ref _goneReason, reason);
+        return GoneError();
+    }
+
     /// <summary>Throws the exception of a disposed driver.</summary>
     /// <exception cref="NetDriverException">Always (BadState).</exception>
     [DoesNotReturn]
@@ -701,6 +733,17 @@ public abstract class NetDriver : INetDriver
     }
 
     private void Exit() => Interlocked.Decrement(ref _users);
+
+    private void ThrowIfGone()
+    {
+        if (_goneReason is not null)
+        {
+            throw GoneError();
+        }
+    }
+
+    private NetDriverException GoneError() =>
+        new(NetDriverErrorKind.BadState, $"The interface {DeviceName} is gone ({_goneReason}): dispose the driver; a new one can be opened once the interface exists again.", _goneErrorNumber);
 
     private void ThrowPendingError()
     {

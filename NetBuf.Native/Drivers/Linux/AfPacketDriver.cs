@@ -70,6 +70,10 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <c>CMSG_SPACE(20)</c> = 40 bytes; 64 keeps each message's buffer on its own 64-byte boundary.</summary>
     private const int ControlSpace = 64;
 
+    /// <summary>Empty receives between two looks at the socket's binding (<c>getsockname</c>, one system call): 256, as the AF_XDP
+    /// driver's link check, so a busy-polling loop pays one call per 256 empty polls and still notices a deleted interface.</summary>
+    private const int EmptyPollsPerLinkCheck = 256;
+
     private static int s_lastSocketNumber;
 
     private readonly DeviceQueues _queues;
@@ -88,6 +92,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <summary>Serializes the reads of the kernel's counters with the additions to the totals, so a snapshot never
     /// shows the drops of a reading without its packets.</summary>
     private readonly Lock _statisticsLock = new();
+    private int _emptyPolls;
     private long _kernelPackets;
     private long _kernelDrops;
 
@@ -359,13 +364,21 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// once; a deleted or downed interface wakes it too (the socket reports the error to the next receive).
     /// <see langword="false"/> at once when no receive buffer is posted.
     /// </remarks>
-    protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken) => _queues.WaitForReceive(timeout, cancellationToken);
+    protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        CheckBound();
+        return _queues.WaitForReceive(timeout, cancellationToken);
+    }
 
     /// <inheritdoc/>
     /// <remarks><see langword="true"/> at once while the queue has room and nothing waits for the socket; <see langword="false"/>
     /// at once when it is full of sent buffers (only <see cref="NetDriver.RecycleTxBuffers"/> makes room); otherwise waits
     /// for the socket to have send buffer space.</remarks>
-    protected override bool WaitForTransmitCore(TimeSpan timeout, CancellationToken cancellationToken) => _queues.WaitForTransmit(timeout, cancellationToken);
+    protected override bool WaitForTransmitCore(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        CheckBound();
+        return _queues.WaitForTransmit(timeout, cancellationToken);
+    }
 
     /// <inheritdoc/>
     protected override void OnDisposing() => _device.WakeForClose();
@@ -541,9 +554,16 @@ public sealed unsafe class AfPacketDriver : NetDriver
 
             if (errno == Errno.EAGAIN)
             {
+                if (++_emptyPolls >= EmptyPollsPerLinkCheck)
+                {
+                    _emptyPolls = 0;
+                    CheckBound();
+                }
+
                 return 0;
             }
 
+            CheckBound();
             throw LinuxError.FromErrno(errno, count == 1 ? "recvmsg" : "recvmmsg", DeviceName, opened: true);
         }
     }
@@ -628,7 +648,27 @@ public sealed unsafe class AfPacketDriver : NetDriver
             }
 
             CountTxDropped(_queues.DropPending());
+            CheckBound();
             throw LinuxError.FromErrno(errno, count == 1 ? "sendto" : "sendmmsg", DeviceName, opened: true);
+        }
+    }
+
+    /// <summary>
+    /// Throws once the socket lost its interface. The kernel unbinds a packet socket when its interface is unregistered
+    /// (deleted, or moved to another namespace): <c>getsockname</c> then gives <c>sll_ifindex</c> -1, for good, while the
+    /// socket's error (ENETDOWN) is reported to one call only and a later <c>poll</c> shows nothing, so a wait would
+    /// never end.
+    /// </summary>
+    /// <exception cref="NetDriverException">The interface is gone (BadState); the core then says so at every later call.</exception>
+    private void CheckBound()
+    {
+        SockAddrLl address = default;
+        uint length = SockAddrLl.Size;
+
+        // Sound: the address is a local of the size passed; the kernel writes at most that many bytes.
+        if (LibC.GetSockName(_device.Fd, &address, &length) == 0 && address.InterfaceIndex == -1)
+        {
+            throw DeviceGone("deleted, or moved to another namespace: the packet socket was unbound", Errno.ENETDOWN);
         }
     }
 }

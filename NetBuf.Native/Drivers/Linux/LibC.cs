@@ -44,6 +44,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "bind", SetLastError = true)]
     internal static partial int Bind(int fd, void* address, uint addressLength);
 
+    [LibraryImport(Library, EntryPoint = "getsockname", SetLastError = true)]
+    internal static partial int GetSockName(int fd, void* address, uint* addressLength);
+
     [LibraryImport(Library, EntryPoint = "sendto", SetLastError = true)]
     internal static partial nint SendTo(int fd, void* buffer, nuint length, int flags, void* address, uint addressLength);
 

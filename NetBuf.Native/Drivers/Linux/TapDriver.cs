@@ -190,7 +190,7 @@ public sealed unsafe class TapDriver : NetDriver
                     break;
                 }
 
-                throw LinuxError.FromErrno(errno, "readv", DeviceName, opened: true);
+                throw errno == Errno.EBADFD ? InterfaceGone() : LinuxError.FromErrno(errno, "readv", DeviceName, opened: true);
             }
 
             if (length > _rxRoom || length < LinuxConstants.EthernetHeaderLength)
@@ -342,7 +342,11 @@ public sealed unsafe class TapDriver : NetDriver
             }
 
             CountTxDropped(_queues.DropPending());
-            throw LinuxError.FromErrno(errno, "write", DeviceName, opened: true);
+            throw errno == Errno.EBADFD ? InterfaceGone() : LinuxError.FromErrno(errno, "write", DeviceName, opened: true);
         }
     }
+
+    /// <summary>The TAP device's descriptor lost its interface: the kernel detaches it when the interface is deleted, and every
+    /// read and write then says EBADFD.</summary>
+    private NetDriverException InterfaceGone() => DeviceGone("deleted: the TAP descriptor says EBADFD", Errno.EBADFD);
 }

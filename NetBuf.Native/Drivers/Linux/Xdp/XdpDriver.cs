@@ -105,7 +105,6 @@ public sealed unsafe class XdpDriver : NetDriver
     private int _posted;
     private int _inFlight;
     private int _emptyPolls;
-    private bool _gone;
     private long _rxInvalid;
 
     /// <summary>Opens an AF_XDP socket on a queue of <paramref name="interfaceName"/> with <paramref name="pool"/> as its UMEM, and attaches the redirect program.</summary>
@@ -599,26 +598,18 @@ public sealed unsafe class XdpDriver : NetDriver
     }
 
     /// <summary>Throws once the interface is gone: an empty <c>recvfrom</c> says ENXIO (ENETDOWN for a downed interface, which recovers).</summary>
-    /// <exception cref="NetDriverException">The interface was deleted (BadState).</exception>
+    /// <exception cref="NetDriverException">The interface was deleted (BadState); the core then says so at every later call.</exception>
     private void CheckLink()
     {
-        if (!_gone)
+        // Sound: no buffer: a zero-length receive that only asks the socket's state (in zero-copy mode it also
+        // wakes the kernel's receive path, which is harmless).
+        if (LibC.RecvFrom(_device.Fd, null, 0, LinuxConstants.MSG_DONTWAIT, null, null) < 0 && Marshal.GetLastPInvokeError() == Errno.ENXIO)
         {
-            // Sound: no buffer: a zero-length receive that only asks the socket's state (in zero-copy mode it also
-            // wakes the kernel's receive path, which is harmless).
-            if (LibC.RecvFrom(_device.Fd, null, 0, LinuxConstants.MSG_DONTWAIT, null, null) >= 0 || Marshal.GetLastPInvokeError() != Errno.ENXIO)
-            {
-                return;
-            }
-
-            _gone = true;
+            throw InterfaceGone();
         }
-
-        throw InterfaceGone();
     }
 
-    private NetDriverException InterfaceGone() =>
-        new(NetDriverErrorKind.BadState, $"The interface {DeviceName} of the AF_XDP driver is gone (deleted, or moved to another namespace): dispose the driver; a new one can be opened once the interface exists again.", Errno.ENXIO);
+    private NetDriverException InterfaceGone() => DeviceGone("deleted, or moved to another namespace: the AF_XDP socket says ENXIO", Errno.ENXIO);
 
     /// <summary>Hands the staged fill entry to the kernel, and wakes it if it asks (zero-copy drivers that ran dry).</summary>
     private void PublishFill()
@@ -667,7 +658,6 @@ public sealed unsafe class XdpDriver : NetDriver
                 case Errno.EBUSY or Errno.ENOBUFS or Errno.ENETDOWN:
                     return;
                 case Errno.ENXIO:
-                    _gone = true;
                     throw InterfaceGone();
                 default:
                     throw LinuxError.FromErrno(errno, "sendto (AF_XDP transmit)", DeviceName, opened: true);
