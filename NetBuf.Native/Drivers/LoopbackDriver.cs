@@ -54,6 +54,9 @@ public sealed class LoopbackDriver : NetDriver
     private LoopbackDriver _peer;
     private int _waiting;
 
+    /// <summary>A wait set's wake-up while one sleeps on this end (<see cref="ArmWait"/>); signalled by the peer's transmit.</summary>
+    private Linux.WakeEvent? _waker;
+
     /// <summary>Creates a driver looped to itself: what it transmits, it receives.</summary>
     /// <param name="pool">The pool of every buffer it handles.</param>
     /// <param name="queueSize">Buffers each of its queues holds, 1 to 65536.</param>
@@ -239,7 +242,24 @@ public sealed class LoopbackDriver : NetDriver
     }
 
     /// <inheritdoc/>
-    protected override void OnDisposing() => _frameArrived.Set();
+    protected override void OnDisposing()
+    {
+        _frameArrived.Set();
+        Volatile.Read(ref _waker)?.Signal();
+    }
+
+    /// <inheritdoc/>
+    internal override bool ArmWait(Linux.WakeEvent waker)
+    {
+        Volatile.Write(ref _waker, waker);
+
+        // Full fence: the waker is visible before the queue is looked at (the handshake of WakePeer).
+        Interlocked.MemoryBarrier();
+        return _received.Count > 0;
+    }
+
+    /// <inheritdoc/>
+    internal override void DisarmWait() => Volatile.Write(ref _waker, null);
 
     /// <inheritdoc/>
     protected override void CloseDevice()
@@ -297,5 +317,9 @@ public sealed class LoopbackDriver : NetDriver
         {
             peer._frameArrived.Set();
         }
+
+        // A wait set asleep on the peer (the WakeEvent stays valid: its owner disposes it only after it
+        // disarmed every driver, and a signal racing that disposal writes nothing).
+        Volatile.Read(ref peer._waker)?.Signal();
     }
 }

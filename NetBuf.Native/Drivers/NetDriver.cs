@@ -37,7 +37,7 @@ namespace NetBufNative.Drivers;
 /// <see cref="HeldBuffers"/>, which any thread may use at any time.
 /// </para>
 /// </remarks>
-public abstract class NetDriver : INetDriver
+public abstract partial class NetDriver : INetDriver
 {
     /// <summary>Pointers handed over per step on the stack: 64 (2 KiB), a large NIC burst; bigger batches go in steps.</summary>
     private const int HandOverStep = 64;

@@ -381,6 +381,15 @@ public sealed unsafe class AfPacketDriver : NetDriver
     }
 
     /// <inheritdoc/>
+    internal override bool HasPendingTransmit => _queues.PendingCount > 0;
+
+    /// <inheritdoc/>
+    internal override int GetWaitDescriptors(Span<PollFd> destination) => _queues.GetWaitDescriptors(destination);
+
+    /// <inheritdoc/>
+    internal override void CheckDevice() => CheckBound();
+
+    /// <inheritdoc/>
     protected override void OnDisposing() => _device.WakeForClose();
 
     /// <inheritdoc/>

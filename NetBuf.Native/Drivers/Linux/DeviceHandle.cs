@@ -55,6 +55,10 @@ internal sealed unsafe class DeviceHandle
     /// <summary>The device's name, for messages.</summary>
     internal string DeviceName { get; }
 
+    /// <summary>The eventfd that <see cref="WakeForClose"/> signals (and never drains): a wait set polls it beside
+    /// <see cref="Fd"/> so that disposing the driver wakes it. Valid while the driver's use count is held.</summary>
+    internal int CloseEvent => _closeEvent;
+
     /// <summary>Whether <see cref="Close"/> has begun.</summary>
     internal bool IsClosed => Volatile.Read(ref _closed) != 0;
 

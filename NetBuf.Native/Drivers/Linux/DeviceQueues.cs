@@ -96,6 +96,20 @@ internal sealed class DeviceQueues
     /// <summary>A frame may be waiting: a buffer is posted and the descriptor is readable (or in error).</summary>
     internal bool HasReceived() => Posted.Count > 0 && Device.IsReady(LinuxConstants.POLLIN);
 
+    /// <summary>The descriptors a wait set polls: the device (for a frame, while a buffer is posted to take it) and the close event.</summary>
+    /// <returns>How many were written.</returns>
+    internal int GetWaitDescriptors(Span<PollFd> destination)
+    {
+        int count = 0;
+        if (Posted.Count > 0)
+        {
+            destination[count++] = new PollFd { Fd = Device.Fd, Events = LinuxConstants.POLLIN };
+        }
+
+        destination[count++] = new PollFd { Fd = Device.CloseEvent, Events = LinuxConstants.POLLIN };
+        return count;
+    }
+
     /// <summary>Waits for a frame; <see langword="false"/> at once when no buffer is posted.</summary>
     /// <exception cref="NetDriverException">Closed during the wait (BadState), or poll failed.</exception>
     internal bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken) =>

@@ -44,6 +44,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "bind", SetLastError = true)]
     internal static partial int Bind(int fd, void* address, uint addressLength);
 
+    [LibraryImport(Library, EntryPoint = "sched_setaffinity", SetLastError = true)]
+    internal static partial int SchedSetAffinity(int pid, nuint maskSize, ulong* mask);
+
     [LibraryImport(Library, EntryPoint = "getsockname", SetLastError = true)]
     internal static partial int GetSockName(int fd, void* address, uint* addressLength);
 

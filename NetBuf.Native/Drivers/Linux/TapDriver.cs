@@ -234,6 +234,12 @@ public sealed unsafe class TapDriver : NetDriver
     protected override bool WaitForTransmitCore(TimeSpan timeout, CancellationToken cancellationToken) => _queues.WaitForTransmit(timeout, cancellationToken);
 
     /// <inheritdoc/>
+    internal override bool HasPendingTransmit => _queues.PendingCount > 0;
+
+    /// <inheritdoc/>
+    internal override int GetWaitDescriptors(Span<PollFd> destination) => _queues.GetWaitDescriptors(destination);
+
+    /// <inheritdoc/>
     protected override void OnDisposing() => _device.WakeForClose();
 
     /// <inheritdoc/>

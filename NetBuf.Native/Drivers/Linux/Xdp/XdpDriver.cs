@@ -485,6 +485,23 @@ public sealed unsafe class XdpDriver : NetDriver
     /// <inheritdoc/>
     protected override void OnDisposing() => _device.WakeForClose();
 
+    /// <inheritdoc/>
+    /// <remarks>The socket is readable while its receive ring holds a descriptor (while a buffer is posted to fill).</remarks>
+    internal override int GetWaitDescriptors(Span<PollFd> destination)
+    {
+        int count = 0;
+        if (_posted > 0)
+        {
+            destination[count++] = new PollFd { Fd = _device.Fd, Events = LinuxConstants.POLLIN };
+        }
+
+        destination[count++] = new PollFd { Fd = _device.CloseEvent, Events = LinuxConstants.POLLIN };
+        return count;
+    }
+
+    /// <inheritdoc/>
+    internal override void CheckDevice() => CheckLink();
+
     /// <summary>
     /// Detaches the XDP program (closes the BPF link; when drivers of other queues share it, the last of them to be
     /// disposed does), closes the socket (the kernel stops using the UMEM and takes the socket out of the XSKMAP) and

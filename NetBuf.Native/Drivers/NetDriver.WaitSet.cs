@@ -1,0 +1,47 @@
+using NetBufNative.Drivers.Linux;
+
+namespace NetBufNative.Drivers;
+
+/// <summary>What a <see cref="NetDriverWaitSet"/> asks of a driver to sleep on several at once.</summary>
+public abstract partial class NetDriver
+{
+    /// <summary>Most descriptors one driver gives a wait set: its device and its close event.</summary>
+    internal const int MaxWaitDescriptors = 2;
+
+    /// <summary>Whether frames accepted for transmission still wait for the device (a software transmit queue whose socket
+    /// had no room): a sleeping loop then looks again soon, as they move only when the driver is called.</summary>
+    internal virtual bool HasPendingTransmit => false;
+
+    /// <summary>Marks a wait set's use of the driver (its descriptors stay open until <see cref="ExitWait"/>).</summary>
+    /// <returns><see langword="false"/> when the driver is disposed.</returns>
+    internal bool TryEnterWait() => TryEnter();
+
+    /// <summary>Ends a use marked by <see cref="TryEnterWait"/>.</summary>
+    internal void ExitWait() => Exit();
+
+    /// <summary>
+    /// Fills the descriptors a wait set polls for this driver (between <see cref="TryEnterWait"/> and <see cref="ExitWait"/>):
+    /// one readable when a frame may be waiting (or the device has an error), one readable once the driver is being disposed.
+    /// </summary>
+    /// <returns>How many were written; 0 when the driver has none (the wait set then looks at it in slices).</returns>
+    internal virtual int GetWaitDescriptors(Span<PollFd> destination) => 0;
+
+    /// <summary>
+    /// Before a wait set sleeps: a driver that is woken by another thread rather than by a descriptor keeps
+    /// <paramref name="waker"/> to signal when a frame arrives, and says whether one is waiting already.
+    /// </summary>
+    /// <returns><see langword="true"/> when a frame is waiting now (the wait set does not sleep).</returns>
+    internal virtual bool ArmWait(WakeEvent waker) => false;
+
+    /// <summary>After the wait set woke: forget the waker of <see cref="ArmWait"/>.</summary>
+    internal virtual void DisarmWait()
+    {
+    }
+
+    /// <summary>After a wait slice passed with nothing ready: look whether the device is still there (a deleted interface
+    /// wakes no descriptor on some devices).</summary>
+    /// <exception cref="NetDriverException">The device is gone (BadState).</exception>
+    internal virtual void CheckDevice()
+    {
+    }
+}
