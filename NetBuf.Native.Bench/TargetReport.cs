@@ -35,6 +35,8 @@ internal static class TargetReport
     private const string Mt = nameof(MultiThreadBenchmarks);
     private const string Layout = nameof(SlotLayoutBenchmarks);
     private const string Contention = nameof(ContentionBenchmarks);
+    private const string Used = nameof(UsedBufferBenchmarks);
+    private const string Loopback = nameof(LoopbackCycleBenchmarks);
 
     /// <summary>Rows whose allocations belong to the BCL type measured, not to a NetBuf path, and the
     /// diagnostic mode's stack traces (captured by design, one per alloc and free).</summary>
@@ -47,6 +49,8 @@ internal static class TargetReport
         (St, "Alloc+free pair, one thread, 2048-byte buffers (time per pair)"),
         (Bulk, "Batches of 32 against single pairs of the same handle, one pool (time per buffer)"),
         (Mt, ""),
+        (nameof(UsedBufferBenchmarks), "A used buffer: alloc, Append(64) and fill, Prepend(14) and fill, read the frame's length, free (per buffer over all threads)"),
+        (nameof(LoopbackCycleBenchmarks), "The loopback cycle: alloc, transmit, receive, re-post, recycle through the driver core (per frame)"),
         (Contention, "The shared list under contention: no cache and the lock-guarded list, one pool"),
         (Layout, ""),
         (nameof(PacketCycleBenchmarks), "A packet's whole cycle: alloc, append, prepend, to pointer and back, read, free (per packet)"),
@@ -422,6 +426,23 @@ internal static class TargetReport
                 .Select(p => p.Eight!.Value / p.Two!.Value)];
             AddRounds($"{name}, 8 threads on one shared pool: time per pair <= 1.5x the 2-thread time", ratios, 1.5);
         }
+
+        // A used buffer against ArrayPool + spans doing the same work, per round, then the median.
+        List<double> UsedRatios(int threads) =>
+            [.. Enumerable.Range(1, MultiThreadBenchmarks.Rounds)
+                .Select(round => (Value: Run.Mean(run.Find(Used, nameof(UsedBufferBenchmarks.WorkerUsed), threads, round)),
+                    Base: Run.Mean(run.Find(Used, nameof(UsedBufferBenchmarks.ArrayPoolUsed), threads, round))))
+                .Where(p => p.Value is not null && p.Base is not null)
+                .Select(p => p.Value!.Value / p.Base!.Value)];
+        AddRounds("used buffer (worker: Append, Prepend, PacketWithHeader), 1 thread: <= 1.0x ArrayPool + spans", UsedRatios(1), 1.0);
+        AddRounds("used buffer, 2 threads on one shared pool: <= 1.0x ArrayPool + spans", UsedRatios(2), 1.0);
+
+        List<double> loopback = [.. Enumerable.Range(1, MultiThreadBenchmarks.Rounds)
+            .Select(round => (Value: Run.Mean(run.Find(Loopback, nameof(LoopbackCycleBenchmarks.Cycle), round: round)),
+                Base: Run.Mean(run.Find(Loopback, nameof(LoopbackCycleBenchmarks.CachedPair), round: round))))
+            .Where(p => p.Value is not null && p.Base is not null)
+            .Select(p => p.Value!.Value / p.Base!.Value)];
+        AddRounds("loopback cycle (alloc, transmit, receive, re-post, recycle): <= 3x a pool.Alloc() pair", loopback, 3.0);
 
         var checkedRows = run.Reports
             .Where(r => !AllocatingBaselines.Contains(r.BenchmarkCase.Descriptor.WorkloadMethod.Name))

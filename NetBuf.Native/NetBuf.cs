@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using NetBufNative.Internal;
 
 namespace NetBufNative;
@@ -37,8 +38,15 @@ public ref struct NetBuf : IDisposable
     /// member checks and changes it without looking the slot up in the pool's table again. A
     /// GC-tracked reference into the pool's slot table, so it keeps that table alive.</summary>
     private ref BufferSlot _slot;
+    /// <summary>The buffer's first byte. It cannot change while the handle is valid (the block never
+    /// moves), so the handle carries it and an access needs no trip through the pool; it is used only
+    /// after the token check, so a stale handle never reaches it.</summary>
+    private ref byte _data;
     private ulong _token;
     private int _index;
+
+    /// <summary>The buffer's length (the pool's), carried for the same reason as <see cref="_data"/>.</summary>
+    private int _length;
 
     /// <summary>Whether this is a view (of a <see cref="NetBufBox"/> or a <see cref="NetBufBatch"/> entry) that does not own the buffer.</summary>
     private bool _view;
@@ -53,6 +61,8 @@ public ref struct NetBuf : IDisposable
         _pool = pool;
         _index = index;
         _slot = ref slot;
+        _data = ref pool.BufferStart(index);
+        _length = pool.BufferLength;
         _token = token;
         _cache = cache;
         _view = view;
@@ -83,25 +93,25 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            _ = Regions(out NetBufPool pool);
-            return pool.BufferLength;
+            _ = Regions();
+            return _length;
         }
     }
 
     /// <summary>Free bytes before the header region, room for <see cref="Prepend"/>.</summary>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
-    public readonly int Headroom => RegionWord.Offset(Regions(out _));
+    public readonly int Headroom => RegionWord.Offset(Regions());
 
     /// <summary>The header region's length.</summary>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
-    public readonly int HeaderLength => RegionWord.HeaderLength(Regions(out _));
+    public readonly int HeaderLength => RegionWord.HeaderLength(Regions());
 
     /// <summary>The packet region's length.</summary>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
-    public readonly int PacketLength => RegionWord.PacketLength(Regions(out _));
+    public readonly int PacketLength => RegionWord.PacketLength(Regions());
 
     /// <summary>Free bytes after the packet region, room for <see cref="Append"/>.</summary>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
@@ -110,8 +120,8 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            ulong r = Regions(out NetBufPool pool);
-            return pool.BufferLength - RegionWord.Offset(r) - RegionWord.HeaderLength(r) - RegionWord.PacketLength(r);
+            ulong r = Regions();
+            return _length - RegionWord.Offset(r) - RegionWord.HeaderLength(r) - RegionWord.PacketLength(r);
         }
     }
 
@@ -120,10 +130,11 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly ReadOnlySpan<byte> Header
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            ulong r = Regions(out NetBufPool pool);
-            return pool.CreateSpan(_index, RegionWord.Offset(r), RegionWord.HeaderLength(r));
+            ulong r = Regions();
+            return CreateSpan(RegionWord.Offset(r), RegionWord.HeaderLength(r));
         }
     }
 
@@ -132,10 +143,11 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly Span<byte> Packet
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            ulong r = Regions(out NetBufPool pool);
-            return pool.CreateSpan(_index, RegionWord.Offset(r) + RegionWord.HeaderLength(r), RegionWord.PacketLength(r));
+            ulong r = Regions();
+            return CreateSpan(RegionWord.Offset(r) + RegionWord.HeaderLength(r), RegionWord.PacketLength(r));
         }
     }
 
@@ -144,10 +156,11 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly Span<byte> PacketWithHeader
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            ulong r = Regions(out NetBufPool pool);
-            return pool.CreateSpan(_index, RegionWord.Offset(r), RegionWord.HeaderLength(r) + RegionWord.PacketLength(r));
+            ulong r = Regions();
+            return CreateSpan(RegionWord.Offset(r), RegionWord.HeaderLength(r) + RegionWord.PacketLength(r));
         }
     }
 
@@ -158,8 +171,8 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            _ = Regions(out NetBufPool pool);
-            return pool.CreateSpan(_index, 0, pool.BufferLength);
+            _ = Regions();
+            return CreateSpan(0, _length);
         }
     }
 
@@ -175,8 +188,8 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            ulong r = Regions(out NetBufPool pool);
-            return pool.MemoryManagerOf(_index).Memory.Slice(RegionWord.Offset(r) + RegionWord.HeaderLength(r), RegionWord.PacketLength(r));
+            ulong r = Regions();
+            return _pool!.MemoryManagerOf(_index).Memory.Slice(RegionWord.Offset(r) + RegionWord.HeaderLength(r), RegionWord.PacketLength(r));
         }
     }
 
@@ -195,9 +208,9 @@ public ref struct NetBuf : IDisposable
     /// <param name="start">Where the tailroom starts in the buffer.</param>
     internal readonly Span<byte> GetTailroom(out int start)
     {
-        ulong r = Regions(out NetBufPool pool);
+        ulong r = Regions();
         start = RegionWord.Offset(r) + RegionWord.HeaderLength(r) + RegionWord.PacketLength(r);
-        return pool.CreateSpan(_index, start, pool.BufferLength - start);
+        return CreateSpan(start, _length - start);
     }
 
     /// <summary>Sets the header region's length; the packet region then starts right after it.</summary>
@@ -207,16 +220,16 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly void SetHeaderLength(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        ref BufferSlot slot = ref Slot(out ulong r);
         int offset = RegionWord.Offset(r);
         int packet = RegionWord.PacketLength(r);
-        int available = pool.BufferLength - offset - packet;
+        int available = _length - offset - packet;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "bytes left beside the headroom and packet");
         }
 
-        Commit(ref slot, pool, RegionWord.Make(offset, length, packet));
+        Commit(ref slot, RegionWord.Make(offset, length, packet));
     }
 
     /// <summary>Sets the packet region's length.</summary>
@@ -226,16 +239,16 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly void SetPacketLength(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        ref BufferSlot slot = ref Slot(out ulong r);
         int offset = RegionWord.Offset(r);
         int header = RegionWord.HeaderLength(r);
-        int available = pool.BufferLength - offset - header;
+        int available = _length - offset - header;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "bytes left after the headroom and header");
         }
 
-        Commit(ref slot, pool, RegionWord.Make(offset, header, length));
+        Commit(ref slot, RegionWord.Make(offset, header, length));
     }
 
     /// <summary>
@@ -248,20 +261,20 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     public readonly void ReserveHeadroom(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        ref BufferSlot slot = ref Slot(out ulong r);
         if (RegionWord.HeaderLength(r) != 0 || RegionWord.PacketLength(r) != 0)
         {
             ThrowHelper.ThrowInvalidOperation("Headroom can only be reserved while the header and packet regions are empty.");
         }
 
         int offset = RegionWord.Offset(r);
-        int available = pool.BufferLength - offset;
+        int available = _length - offset;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "tailroom");
         }
 
-        Commit(ref slot, pool, RegionWord.Make(offset + length, 0, 0));
+        Commit(ref slot, RegionWord.Make(offset + length, 0, 0));
     }
 
     /// <summary>
@@ -273,9 +286,10 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative or larger than the headroom; nothing changed.</exception>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly Span<byte> Prepend(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        ref BufferSlot slot = ref Slot(out ulong r);
         int offset = RegionWord.Offset(r);
         if ((uint)length > (uint)offset)
         {
@@ -283,8 +297,8 @@ public ref struct NetBuf : IDisposable
         }
 
         int start = offset - length;
-        Commit(ref slot, pool, RegionWord.Make(start, RegionWord.HeaderLength(r) + length, RegionWord.PacketLength(r)));
-        return pool.CreateSpan(_index, start, length);
+        Commit(ref slot, RegionWord.Make(start, RegionWord.HeaderLength(r) + length, RegionWord.PacketLength(r)));
+        return CreateSpan(start, length);
     }
 
     /// <summary>
@@ -296,21 +310,22 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative or larger than the tailroom; nothing changed.</exception>
     /// <exception cref="ObjectDisposedException">The handle is stale.</exception>
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly Span<byte> Append(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        ref BufferSlot slot = ref Slot(out ulong r);
         int offset = RegionWord.Offset(r);
         int header = RegionWord.HeaderLength(r);
         int packet = RegionWord.PacketLength(r);
         int end = offset + header + packet;
-        int available = pool.BufferLength - end;
+        int available = _length - end;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "tailroom");
         }
 
-        Commit(ref slot, pool, RegionWord.Make(offset, header, packet + length));
-        return pool.CreateSpan(_index, end, length);
+        Commit(ref slot, RegionWord.Make(offset, header, packet + length));
+        return CreateSpan(end, length);
     }
 
     /// <summary>
@@ -324,7 +339,7 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly Span<byte> TrimStart(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        ref BufferSlot slot = ref Slot(out ulong r);
         int offset = RegionWord.Offset(r);
         int header = RegionWord.HeaderLength(r);
         int packet = RegionWord.PacketLength(r);
@@ -334,8 +349,8 @@ public ref struct NetBuf : IDisposable
         }
 
         int fromHeader = Math.Min(length, header);
-        Commit(ref slot, pool, RegionWord.Make(offset + length, header - fromHeader, packet - (length - fromHeader)));
-        return pool.CreateSpan(_index, offset, length);
+        Commit(ref slot, RegionWord.Make(offset + length, header - fromHeader, packet - (length - fromHeader)));
+        return CreateSpan(offset, length);
     }
 
     /// <summary>
@@ -349,7 +364,7 @@ public ref struct NetBuf : IDisposable
     /// <exception cref="InvalidOperationException">The handle holds no buffer.</exception>
     public readonly Span<byte> TrimEnd(int length)
     {
-        ref BufferSlot slot = ref Slot(out NetBufPool pool, out ulong r);
+        ref BufferSlot slot = ref Slot(out ulong r);
         int offset = RegionWord.Offset(r);
         int header = RegionWord.HeaderLength(r);
         int packet = RegionWord.PacketLength(r);
@@ -359,8 +374,8 @@ public ref struct NetBuf : IDisposable
         }
 
         int fromPacket = Math.Min(length, packet);
-        Commit(ref slot, pool, RegionWord.Make(offset, header - (length - fromPacket), packet - fromPacket));
-        return pool.CreateSpan(_index, offset + header + packet - length, length);
+        Commit(ref slot, RegionWord.Make(offset, header - (length - fromPacket), packet - fromPacket));
+        return CreateSpan(offset + header + packet - length, length);
     }
 
     /// <summary>
@@ -433,7 +448,7 @@ public ref struct NetBuf : IDisposable
     internal readonly NetBufPool TakeOwnership(out int index, out ulong token)
     {
         NetBufPool pool = RequireOwner();
-        _ = ref Slot(out _, out _);
+        _ = ref Slot(out _);
         index = _index;
         token = _token;
         return pool;
@@ -446,27 +461,25 @@ public ref struct NetBuf : IDisposable
 
     /// <summary>The buffer's region word, read once, after checking that this handle still owns the buffer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly ulong Regions(out NetBufPool pool)
+    private readonly ulong Regions()
     {
-        _ = ref Slot(out pool, out ulong regions);
+        _ = ref Slot(out ulong regions);
         return regions;
     }
 
     /// <summary>The buffer's metadata slot and its region word (read once), after checking that this handle still owns it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly ref BufferSlot Slot(out NetBufPool pool, out ulong regions)
+    private readonly ref BufferSlot Slot(out ulong regions)
     {
-        NetBufPool? owner = _pool;
-        if (owner is null)
+        if (_pool is null)
         {
             ThrowHelper.ThrowNoBuffer();
         }
 
-        pool = owner;
         ref BufferSlot slot = ref _slot;
         if (Volatile.Read(ref slot.State) != _token)
         {
-            owner.ThrowStale(_index, _token);
+            ThrowStale();
         }
 
         regions = Volatile.Read(ref slot.Regions);
@@ -474,20 +487,37 @@ public ref struct NetBuf : IDisposable
     }
 
     /// <summary>
-    /// Stores a new region word (checked by the caller against the buffer length), then checks the
-    /// token again: a stale copy of a box that raced the buffer's return (on another thread) is told
-    /// so here, although its store may already have changed the next owner's lengths (never the
-    /// pool's free list, and never to values outside the buffer).
+    /// Stores a new region word (checked by the caller against the buffer length). A box's view then
+    /// checks its token again: copies of a box can be on other threads, and a stale one that raced
+    /// the buffer's return is told so here, although its store may already have changed the next
+    /// owner's lengths (never the pool's free list, and never to values outside the buffer). An owned
+    /// token (a NetBuf, a batch entry) is never on another thread, as both are ref structs: nothing
+    /// can come between its check and its store, so it needs no second look.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void Commit(ref BufferSlot slot, NetBufPool pool, ulong regions)
+    private readonly void Commit(ref BufferSlot slot, ulong regions)
     {
         Volatile.Write(ref slot.Regions, regions);
-        if (Volatile.Read(ref slot.State) != _token)
+        if (BufferToken.KindOf(_token) == BufferKind.Boxed && Volatile.Read(ref slot.State) != _token)
         {
-            pool.ThrowStale(_index, _token);
+            ThrowStale();
         }
     }
+
+    /// <summary>
+    /// A span over bytes <paramref name="start"/>..<paramref name="start"/>+<paramref name="length"/> of the buffer.
+    /// Sound for the same reasons as <see cref="NetBufPool.CreateSpan"/>: the caller checked the token just
+    /// before, and the range comes from one read of the region word (every value stored there fits the
+    /// buffer) or from checks against the buffer length; the block does not move and is not freed while
+    /// any buffer is out.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly Span<byte> CreateSpan(int start, int length) =>
+        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref _data, (nint)(uint)start), length);
+
+    /// <summary>Throws for a stale handle, with the pool's message.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly void ThrowStale() => _pool!.ThrowStale(_index, _token);
 
     private readonly NetBufPool RequireOwner()
     {

@@ -103,6 +103,36 @@ public sealed unsafe partial class NetBufPool
         return true;
     }
 
+    /// <summary>
+    /// Allocates a buffer straight into a lending with a packet of <paramref name="packetLength"/> bytes
+    /// after the default headroom: what <c>Alloc()</c>, <c>SetPacketLength</c> and <c>IntoBufPtr()</c> do
+    /// together, without a <see cref="NetBuf"/> in between (a driver's transmit buffer).
+    /// </summary>
+    /// <param name="packetLength">The packet's length; the caller checked that it fits after the headroom.</param>
+    /// <param name="bufPtr">The lending; default when this returns false.</param>
+    /// <returns><see langword="false"/> only when every buffer is in use.</returns>
+    /// <exception cref="ObjectDisposedException">The pool is disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryAllocLent(int packetLength, out NetBufPtr bufPtr)
+    {
+        int index = TakeIndex(out _);
+        if (index < 0)
+        {
+            bufPtr = default;
+            return false;
+        }
+
+        ref BufferSlot slot = ref _slots[index];
+        ulong regions = RegionWord.Make(RegionWord.Offset(_defaultRegions), 0, packetLength);
+        ulong token = BufferToken.Next(slot.State, BufferKind.Lent);
+        slot.Regions = regions;
+
+        // A plain write, as in Acquire: the buffer was popped by this thread alone.
+        Volatile.Write(ref slot.State, token);
+        bufPtr = MakePointer(index, token, regions);
+        return true;
+    }
+
     /// <summary>Moves a current lending to the next generation, still lent: the one compare-and-swap of a hand-over.</summary>
     /// <param name="bufPtr">The pointer to hand over.</param>
     /// <param name="next">The new (unsalted) state word.</param>

@@ -597,6 +597,10 @@ public sealed unsafe partial class NetBufPool : IDisposable
         return new Span<byte>(_block + ((nint)index * _stride) + start, length);
     }
 
+    /// <summary>A reference to buffer <paramref name="index"/>'s first byte; the index must be in range.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref byte BufferStart(int index) => ref Unsafe.AsRef<byte>(_block + ((nint)index * _stride));
+
     /// <summary>The memory manager of buffer <paramref name="index"/>, made on first use; the caller owns the buffer.</summary>
     internal BufferMemoryManager MemoryManagerOf(int index)
     {

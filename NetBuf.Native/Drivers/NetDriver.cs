@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using NetBufNative.Internal;
 using NetBufNative.Wire;
 
 namespace NetBufNative.Drivers;
@@ -171,7 +172,37 @@ public abstract partial class NetDriver : INetDriver
     /// <inheritdoc/>
     /// <exception cref="NetDriverException">The buffer is not a current lending of <see cref="Pool"/>, e.g. posted or sent
     /// already, or freed (<see cref="NetDriverErrorKind.InvalidParam"/>); the driver is disposed (BadState); the device failed.</exception>
-    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer) => RecycleRxBuffers(new ReadOnlySpan<NetBufPtr>(in rxBuffer)) == 1;
+    public bool TryRecycleRxBuffer(NetBufPtr rxBuffer)
+    {
+        // The batch path for one buffer, without its steps: the hand-over's own check is the validation
+        // (a pointer that is not a current lending fails it before anything is taken, and throws).
+        Enter();
+        try
+        {
+            if (RxRoom <= 0)
+            {
+                return false;
+            }
+
+            NetBufPtr mine = HandOverOne(rxBuffer);
+            try
+            {
+                PostRxBurst(new ReadOnlySpan<NetBufPtr>(in mine));
+            }
+            catch (Exception error)
+            {
+                // A faulty device: the buffer is the driver's (the caller's copy is stale) and not posted.
+                _ = _pool.TryFree(mine);
+                throw AsDriverError(error, "post");
+            }
+
+            return true;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
 
     /// <summary>Gives the driver empty buffers to receive frames into, in order, as many as the receive queue takes.</summary>
     /// <param name="rxBuffers">Buffers lent by <see cref="Pool"/>.</param>
@@ -253,7 +284,40 @@ public abstract partial class NetDriver : INetDriver
     }
 
     /// <inheritdoc/>
-    public bool TryTransmit(NetBufPtr txBuffer) => TransmitBatch(new ReadOnlySpan<NetBufPtr>(in txBuffer)) == 1;
+    public bool TryTransmit(NetBufPtr txBuffer)
+    {
+        // The batch path for one frame, without its steps (see TryRecycleRxBuffer).
+        Enter();
+        try
+        {
+            ThrowPendingError();
+            if (TxRoom <= 0)
+            {
+                return false;
+            }
+
+            // Lent first: the length check may read the frame, which only a current lending may.
+            CheckLent(txBuffer);
+            CheckFrameLength(txBuffer);
+            NetBufPtr mine = HandOverOne(txBuffer);
+            _txFrames++;
+            try
+            {
+                TransmitBurst(new ReadOnlySpan<NetBufPtr>(in mine));
+            }
+            catch (Exception error)
+            {
+                // The burst owns the frame, sent or dropped: it was taken, and the next call meets the error.
+                Defer(AsDriverError(error, "transmit"));
+            }
+
+            return true;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
 
     /// <inheritdoc/>
     /// <remarks>
@@ -388,10 +452,10 @@ public abstract partial class NetDriver : INetDriver
                     $"A frame of {size} bytes does not fit a buffer of {_pool.Name} ({room} bytes after its headroom of {_pool.DefaultHeadroom}).");
             }
 
-            NetBuf buffer;
+            NetBufPtr buffer;
             try
             {
-                if (!_pool.TryAlloc(out buffer))
+                if (!_pool.TryAllocLent(size, out buffer))
                 {
                     throw new NetDriverException(NetDriverErrorKind.NoMemory, $"{_pool.Name} has no free buffer for a frame to transmit on {DeviceName}.");
                 }
@@ -401,8 +465,7 @@ public abstract partial class NetDriver : INetDriver
                 throw new NetDriverException(NetDriverErrorKind.BadState, $"{_pool.Name}, the pool of {DeviceName}, is disposed: dispose the drivers before their pool.");
             }
 
-            buffer.SetPacketLength(size);
-            return buffer.IntoBufPtr();
+            return buffer;
         }
         finally
         {
@@ -468,6 +531,14 @@ public abstract partial class NetDriver : INetDriver
         }
 
         GC.SuppressFinalize(this);
+
+        // The disposer's half of the use count's handshake (see TryEnter): after this barrier a call
+        // that had not counted itself in yet sees the close flag, and one that had is seen below.
+        if (!ProcessWideBarrier.OwnerMustFence)
+        {
+            Interlocked.MemoryBarrierProcessWide();
+        }
+
         Quietly(OnDisposing);
 
         // Calls in progress are non-blocking device calls, or waits that OnDisposing just woke, so this
@@ -719,20 +790,31 @@ public abstract partial class NetDriver : INetDriver
 
     private bool TryEnter()
     {
-        Interlocked.Increment(ref _users);
+        // One thread at a time calls a driver, so only that thread writes the use count: a plain
+        // increment, no atomic operation. Against Dispose on another thread this is an asymmetric
+        // Dekker handshake, as a thread cache's owner and its thief (see ThreadCache): the count is
+        // written, then the close flag read; Dispose sets the flag with a full fence, then runs a
+        // process-wide barrier, then reads the count. Either this read comes after the barrier and
+        // sees the close, or the count was visible to Dispose, which waits for it. Where the barrier
+        // is not known to be real, a full fence here makes it an ordinary Dekker.
+        int users = _users;
+        Volatile.Write(ref _users, users + 1);
+        if (ProcessWideBarrier.OwnerMustFence)
+        {
+            Interlocked.MemoryBarrier();
+        }
 
-        // Both sides use full fences (this increment, the exchange in Dispose), so either Dispose sees
-        // this user and waits for it, or this sees the close.
         if (Volatile.Read(ref _closed) != 0)
         {
-            Interlocked.Decrement(ref _users);
+            Volatile.Write(ref _users, users);
             return false;
         }
 
         return true;
     }
 
-    private void Exit() => Interlocked.Decrement(ref _users);
+    /// <summary>Leaves a call: the use count back down (release, so the call's work is done before Dispose can see 0).</summary>
+    private void Exit() => Volatile.Write(ref _users, _users - 1);
 
     private void ThrowIfGone()
     {
@@ -753,6 +835,18 @@ public abstract partial class NetDriver : INetDriver
             _pendingError = null;
             pending.Throw();
         }
+    }
+
+    /// <summary>Hands one buffer over to the driver, or throws (nothing taken) when it is not a current lending.</summary>
+    /// <exception cref="NetDriverException">The buffer is not a current lending (InvalidParam): nothing was taken.</exception>
+    private NetBufPtr HandOverOne(NetBufPtr buffer)
+    {
+        if (!_pool.TryHandOver(buffer, out NetBufPtr mine))
+        {
+            ThrowNotLent(buffer);
+        }
+
+        return mine;
     }
 
     /// <summary>Hands <paramref name="source"/> over into <paramref name="mine"/>, stopping at the first that is no longer current.</summary>
@@ -778,6 +872,7 @@ public abstract partial class NetDriver : INetDriver
         return source.Length;
     }
 
+    [SkipLocalsInit] // The batch is written before it is read: no need to zero 2 KiB per call.
     private int RecycleCompleted()
     {
         try
