@@ -30,6 +30,7 @@ public sealed class NetDriverGoneTests
             () => device.WaitForReceive(Timeout.InfiniteTimeSpan),
             () => device.WaitForTransmit(Timeout.InfiniteTimeSpan),
             () => device.TransmitBatch([frame]),
+            () => device.TryTransmit(frame),
         })
         {
             var later = Assert.Throws<NetDriverException>(call);

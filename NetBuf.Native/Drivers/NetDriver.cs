@@ -291,6 +291,7 @@ public abstract partial class NetDriver : INetDriver
         try
         {
             ThrowPendingError();
+            ThrowIfGone();
             if (TxRoom <= 0)
             {
                 return false;
