@@ -273,7 +273,10 @@ public abstract class NetDriver : INetDriver
             for (int i = 0; i < count; i++)
             {
                 CheckLent(txBuffers[i]);
-                CheckFrameLength(txBuffers[i]);
+
+                // Measured by the regions the pool lent it with (those the hand-over passes on), not by the
+                // pointer's own: a copy whose regions were rewritten cannot get a longer frame past the check.
+                CheckFrameLength(_pool.WithLentRegions(txBuffers[i]));
             }
 
             Span<NetBufPtr> mine = stackalloc NetBufPtr[Math.Min(count, HandOverStep)];
