@@ -1,3 +1,4 @@
+using NetBufNative.Apps;
 using NetBufNative.Drivers;
 using NetBufNative.Internal;
 using NetBufNative.Tests.Drivers;
@@ -7,7 +8,8 @@ using NUnit.Framework;
 namespace NetBufNative.Tests.Regression;
 
 /// <summary>
-/// A hostile review of the driver layer: pointers whose regions were forged after they were lent.
+/// A hostile review of the driver layer: pointers whose regions were forged after they were lent, and the echo
+/// responder over a device whose post fails after the core took the buffer.
 /// </summary>
 [NonParallelizable]
 public sealed class DriverHostileReviewTests
@@ -77,5 +79,109 @@ public sealed class DriverHostileReviewTests
         Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         Assert.That(pool.IsLent(real), Is.True, "nothing was taken");
         pool.FreeBulk([real]);
+    }
+
+    /// <summary>A device whose post fails on its first burst (the core has handed the buffers over by then).</summary>
+    private sealed class FailingPostDevice(NetBufPool pool) : NetDriver(pool)
+    {
+        private readonly Queue<NetBufPtr> _posted = new();
+
+        public int FailPosts { get; set; }
+
+        public override string DeviceName => "failpost0";
+
+        public override MacAddress MacAddress => new(0x02, 0, 0, 0, 0, 7);
+
+        public override int RxQueueSize => 8;
+
+        public override int TxQueueSize => 8;
+
+        public override int HeldBuffers => _posted.Count;
+
+        protected override int RxRoom => 8 - _posted.Count;
+
+        protected override int TxRoom => 8;
+
+        protected override void PostRxBurst(ReadOnlySpan<NetBufPtr> buffers)
+        {
+            if (FailPosts > 0)
+            {
+                FailPosts--;
+                throw new NetDriverException(NetDriverErrorKind.Io, "post fault put in by the test");
+            }
+
+            foreach (NetBufPtr buffer in buffers)
+            {
+                _posted.Enqueue(buffer);
+            }
+        }
+
+        protected override int ReceiveBurst(Span<NetBufPtr> destination) => 0;
+
+        protected override void TransmitBurst(ReadOnlySpan<NetBufPtr> frames) => throw new InvalidOperationException("not used");
+
+        protected override int TakeCompleted(Span<NetBufPtr> destination) => 0;
+
+        protected override bool HasReceived() => false;
+
+        protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken) => false;
+
+        protected override bool WaitForTransmitCore(TimeSpan timeout, CancellationToken cancellationToken) => true;
+
+        protected override void CloseDevice()
+        {
+        }
+
+        protected override int TakeHeld(Span<NetBufPtr> destination)
+        {
+            int count = 0;
+            while (count < destination.Length && _posted.TryDequeue(out NetBufPtr posted))
+            {
+                destination[count++] = posted;
+            }
+
+            return count;
+        }
+    }
+
+    [Test]
+    public void A_post_that_fails_after_the_hand_over_counts_as_taken_and_the_next_receive_reports_it()
+    {
+        using var pool = new NetBufPool(16, 2048);
+        using var driver = new FailingPostDevice(pool) { FailPosts = 1 };
+        NetBufPtr buffer = pool.Alloc().IntoBufPtr();
+        Assert.That(driver.TryRecycleRxBuffer(buffer), Is.True, "taken: the caller's copy went stale at the hand-over");
+        Assert.Multiple(() =>
+        {
+            Assert.That(pool.IsLent(buffer), Is.False);
+            Assert.That(pool.InUse, Is.Zero, "the buffer the device did not take is back in the pool");
+        });
+        var error = Assert.Throws<NetDriverException>(() => driver.TryReceive(out _));
+        Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.Io), "the device's error, at the next receive");
+    }
+
+    [Test]
+    public void The_responder_loses_no_buffer_when_its_drivers_post_fails_after_the_hand_over()
+    {
+        using var pool = new NetBufPool(32, 2048);
+        var driver = new FailingPostDevice(pool) { FailPosts = 1 };
+        var loop = new EchoResponderLoop(driver, new Ipv4Address(10, 0, 0, 1), new EchoResponderLoopOptions { BatchSize = 4, PostedBuffers = 8 });
+        Exception? thrown = null;
+        try
+        {
+            _ = loop.ProcessBatch();
+        }
+        catch (Exception e)
+        {
+            thrown = e;
+        }
+
+        int heldByDriver = driver.HeldBuffers;
+        driver.Dispose();
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown, Is.InstanceOf<NetDriverException>(), "the device's error, not one of the loop's own clean-up");
+            Assert.That(pool.InUse, Is.Zero, $"buffers lost by the loop (the driver held {heldByDriver} before its disposal)");
+        });
     }
 }

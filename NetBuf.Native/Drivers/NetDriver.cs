@@ -175,9 +175,11 @@ public abstract class NetDriver : INetDriver
 
     /// <summary>Gives the driver empty buffers to receive frames into, in order, as many as the receive queue takes.</summary>
     /// <param name="rxBuffers">Buffers lent by <see cref="Pool"/>.</param>
-    /// <returns>How many were accepted: the first that many are the driver's (every copy the caller kept is stale); the rest are still the caller's.</returns>
-    /// <exception cref="NetDriverException">A buffer is not a current lending of <see cref="Pool"/> (InvalidParam), the driver is
-    /// disposed (BadState), or the device failed. An exception means that no buffer was taken.</exception>
+    /// <returns>How many were accepted: the first that many are the driver's (every copy the caller kept is stale); the rest are still the caller's.
+    /// A device that fails to take buffers the core handed over has them returned to the pool: they count as accepted, and the
+    /// next receive or transmit call throws the device's error.</returns>
+    /// <exception cref="NetDriverException">A buffer is not a current lending of <see cref="Pool"/> (InvalidParam), or the driver is
+    /// disposed (BadState). An exception means that no buffer was taken.</exception>
     [SkipLocalsInit]
     public int RecycleRxBuffers(ReadOnlySpan<NetBufPtr> rxBuffers)
     {
@@ -207,18 +209,16 @@ public abstract class NetDriver : INetDriver
                 }
                 catch (Exception error)
                 {
-                    // A faulty device: this step's buffers are the driver's (the caller's copies are stale) and
-                    // not posted, so they go back to the pool; earlier steps were taken.
+                    // A faulty device: this step's buffers were taken (the caller's copies are stale) and not
+                    // posted, so they go back to the pool. They count as taken, as a transmit burst's frames do
+                    // when it fails: throwing here would tell the caller they are still its own, and its clean-up
+                    // (a free of pointers that are stale) would then fail and lose what else it held.
                     foreach (NetBufPtr buffer in mine[..step])
                     {
                         _ = _pool.TryFree(buffer);
                     }
 
-                    if (done == 0)
-                    {
-                        throw AsDriverError(error, "post");
-                    }
-
+                    done += step;
                     Defer(AsDriverError(error, "post"));
                     break;
                 }
