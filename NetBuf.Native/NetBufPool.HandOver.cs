@@ -13,11 +13,15 @@ public sealed unsafe partial class NetBufPool
     /// buffer from its caller, and again when it gives one back.
     /// </summary>
     /// <param name="bufPtr">The current lending of the buffer.</param>
-    /// <param name="handedOver">The new lending, with the same regions; default when this returns false.</param>
+    /// <param name="handedOver">The new lending, with the regions the pool lent the buffer with; default when this returns false.</param>
     /// <returns><see langword="false"/> when <paramref name="bufPtr"/> is null, not of this pool, or no longer lent
     /// (restored, freed, handed over already, or a stale copy); nothing changed.</returns>
-    /// <remarks>Thread-safe: of two racing hand-overs (or a hand-over and a restore or free) of copies of one
-    /// pointer, exactly one succeeds. One compare-and-swap on the buffer's state word; no allocation.</remarks>
+    /// <remarks>
+    /// Thread-safe: of two racing hand-overs (or a hand-over and a restore or free) of copies of one
+    /// pointer, exactly one succeeds. One compare-and-swap on the buffer's state word; no allocation.
+    /// The new lending's regions are the pool's record of the buffer, never the regions carried by
+    /// <paramref name="bufPtr"/>: a pointer whose regions were rewritten (to reach past its buffer) cannot pass them on.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryHandOver(NetBufPtr bufPtr, out NetBufPtr handedOver)
     {
@@ -27,7 +31,9 @@ public sealed unsafe partial class NetBufPool
             return false;
         }
 
-        handedOver = MakePointer(bufPtr.BufferIndex, next, bufPtr.Regions);
+        // The pool's regions, read after the swap (the new token is this thread's alone, so nobody changes them):
+        // a pointer is a snapshot, and one whose regions were rewritten must not carry them to the new holder.
+        handedOver = MakePointer(bufPtr.BufferIndex, next, _slots[bufPtr.BufferIndex].Regions);
         return true;
     }
 
@@ -132,6 +138,14 @@ public sealed unsafe partial class NetBufPool
         bufPtr = MakePointer(index, token, regions);
         return true;
     }
+
+    /// <summary>
+    /// <paramref name="bufPtr"/> with the regions the pool lent the buffer with, for a driver's checks of a pointer it is
+    /// about to take (a pointer is a snapshot: one whose regions were rewritten must not be measured by them).
+    /// </summary>
+    /// <param name="bufPtr">A pointer that <see cref="IsLent"/> accepted; the regions are stable while it is current.</param>
+    /// <returns>The same lending with the pool's regions.</returns>
+    internal NetBufPtr WithLentRegions(NetBufPtr bufPtr) => new(bufPtr.BufferAddress, bufPtr.BufferIndex, bufPtr.Token, _slots[bufPtr.BufferIndex].Regions);
 
     /// <summary>Moves a current lending to the next generation, still lent: the one compare-and-swap of a hand-over.</summary>
     /// <param name="bufPtr">The pointer to hand over.</param>

@@ -170,8 +170,11 @@ public abstract partial class NetDriver : INetDriver
     protected virtual int ReceiveBurstSize => int.MaxValue;
 
     /// <inheritdoc/>
+    /// <remarks>A device that fails to take the buffer after the core handed it over has it returned to the pool: it counts as
+    /// accepted, and the next receive or transmit call throws the device's error.</remarks>
     /// <exception cref="NetDriverException">The buffer is not a current lending of <see cref="Pool"/>, e.g. posted or sent
-    /// already, or freed (<see cref="NetDriverErrorKind.InvalidParam"/>); the driver is disposed (BadState); the device failed.</exception>
+    /// already, or freed (<see cref="NetDriverErrorKind.InvalidParam"/>); the driver is disposed (BadState). An exception means
+    /// that the buffer was not taken.</exception>
     public bool TryRecycleRxBuffer(NetBufPtr rxBuffer)
     {
         // The batch path for one buffer, without its steps: the hand-over's own check is the validation
@@ -191,9 +194,11 @@ public abstract partial class NetDriver : INetDriver
             }
             catch (Exception error)
             {
-                // A faulty device: the buffer is the driver's (the caller's copy is stale) and not posted.
+                // A faulty device: the buffer is the driver's (the caller's copy is stale) and not posted. It goes back
+                // to the pool and counts as taken (an exception would have the caller free a stale pointer); the next
+                // receive or transmit meets the error, as with the batch form.
                 _ = _pool.TryFree(mine);
-                throw AsDriverError(error, "post");
+                Defer(AsDriverError(error, "post"));
             }
 
             return true;
@@ -206,9 +211,11 @@ public abstract partial class NetDriver : INetDriver
 
     /// <summary>Gives the driver empty buffers to receive frames into, in order, as many as the receive queue takes.</summary>
     /// <param name="rxBuffers">Buffers lent by <see cref="Pool"/>.</param>
-    /// <returns>How many were accepted: the first that many are the driver's (every copy the caller kept is stale); the rest are still the caller's.</returns>
-    /// <exception cref="NetDriverException">A buffer is not a current lending of <see cref="Pool"/> (InvalidParam), the driver is
-    /// disposed (BadState), or the device failed. An exception means that no buffer was taken.</exception>
+    /// <returns>How many were accepted: the first that many are the driver's (every copy the caller kept is stale); the rest are still the caller's.
+    /// A device that fails to take buffers the core handed over has them returned to the pool: they count as accepted, and the
+    /// next receive or transmit call throws the device's error.</returns>
+    /// <exception cref="NetDriverException">A buffer is not a current lending of <see cref="Pool"/> (InvalidParam), or the driver is
+    /// disposed (BadState). An exception means that no buffer was taken.</exception>
     [SkipLocalsInit]
     public int RecycleRxBuffers(ReadOnlySpan<NetBufPtr> rxBuffers)
     {
@@ -238,18 +245,16 @@ public abstract partial class NetDriver : INetDriver
                 }
                 catch (Exception error)
                 {
-                    // A faulty device: this step's buffers are the driver's (the caller's copies are stale) and
-                    // not posted, so they go back to the pool; earlier steps were taken.
+                    // A faulty device: this step's buffers were taken (the caller's copies are stale) and not
+                    // posted, so they go back to the pool. They count as taken, as a transmit burst's frames do
+                    // when it fails: throwing here would tell the caller they are still its own, and its clean-up
+                    // (a free of pointers that are stale) would then fail and lose what else it held.
                     foreach (NetBufPtr buffer in mine[..step])
                     {
                         _ = _pool.TryFree(buffer);
                     }
 
-                    if (done == 0)
-                    {
-                        throw AsDriverError(error, "post");
-                    }
-
+                    done += step;
                     Defer(AsDriverError(error, "post"));
                     break;
                 }
@@ -299,7 +304,7 @@ public abstract partial class NetDriver : INetDriver
 
             // Lent first: the length check may read the frame, which only a current lending may.
             CheckLent(txBuffer);
-            CheckFrameLength(txBuffer);
+            CheckFrameLength(_pool.WithLentRegions(txBuffer));
             NetBufPtr mine = HandOverOne(txBuffer);
             _txFrames++;
             try
@@ -338,7 +343,10 @@ public abstract partial class NetDriver : INetDriver
             for (int i = 0; i < count; i++)
             {
                 CheckLent(txBuffers[i]);
-                CheckFrameLength(txBuffers[i]);
+
+                // Measured by the regions the pool lent it with (those the hand-over passes on), not by the
+                // pointer's own: a copy whose regions were rewritten cannot get a longer frame past the check.
+                CheckFrameLength(_pool.WithLentRegions(txBuffers[i]));
             }
 
             Span<NetBufPtr> mine = stackalloc NetBufPtr[Math.Min(count, HandOverStep)];
