@@ -51,6 +51,16 @@ namespace NetBufNative.Drivers.Linux;
 /// wire; an inner tag (QinQ) stays in the frame as the kernel left it. Tagged frames are transmitted
 /// as they are.
 /// </para>
+/// <para>
+/// Offloads: a sender whose interface offers checksum offload and TSO (a veth, and a NIC's GRO on receive) leaves
+/// TCP/UDP checksums partial and hands TCP over in super-packets of up to 64 KiB. The socket asks for a virtio-net header
+/// per frame (<c>PACKET_VNET_HDR</c>); by default (<see cref="AfPacketDriverOptions.CompletePartialChecksums"/>) a partial
+/// checksum is completed, and a super-packet is always received whole and cut into segments of the sender's segment size
+/// with full checksums (the first in the posted buffer, the others in buffers taken from the pool, beyond the driver's
+/// reservation), so every frame handed over is valid and at most one MTU long. Segments beyond the caller's span are held
+/// ready, in order, for the next receive call. What cannot be finished is dropped and counted in
+/// <see cref="OffloadDrops"/>. Promiscuous mode: <see cref="AfPacketDriverOptions.Promiscuous"/>.
+/// </para>
 /// </remarks>
 public sealed unsafe class AfPacketDriver : NetDriver
 {
