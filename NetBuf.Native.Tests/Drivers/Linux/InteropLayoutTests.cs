@@ -29,6 +29,10 @@ public sealed class InteropLayoutTests
         Assert.That(TPacketAuxData.Size, Is.EqualTo(20));
         Assert.That(Unsafe.SizeOf<TPacketStats>(), Is.EqualTo(8), "struct tpacket_stats");
         Assert.That(TPacketStats.Size, Is.EqualTo(8));
+        Assert.That(Unsafe.SizeOf<VirtioNetHeader>(), Is.EqualTo(10), "struct virtio_net_hdr");
+        Assert.That(VirtioNetHeader.Size, Is.EqualTo(10));
+        Assert.That(Unsafe.SizeOf<PacketMReq>(), Is.EqualTo(16), "struct packet_mreq");
+        Assert.That(PacketMReq.Size, Is.EqualTo(16));
     }
 
     [Test]
@@ -81,6 +85,17 @@ public sealed class InteropLayoutTests
 
             Assert.That(Offset<TPacketStats>(nameof(TPacketStats.Packets)), Is.EqualTo(0), "tp_packets");
             Assert.That(Offset<TPacketStats>(nameof(TPacketStats.Drops)), Is.EqualTo(4), "tp_drops");
+
+            Assert.That(Offset<VirtioNetHeader>(nameof(VirtioNetHeader.Flags)), Is.EqualTo(0), "flags");
+            Assert.That(Offset<VirtioNetHeader>(nameof(VirtioNetHeader.GsoType)), Is.EqualTo(1), "gso_type");
+            Assert.That(Offset<VirtioNetHeader>(nameof(VirtioNetHeader.HeaderLength)), Is.EqualTo(2), "hdr_len");
+            Assert.That(Offset<VirtioNetHeader>(nameof(VirtioNetHeader.GsoSize)), Is.EqualTo(4), "gso_size");
+            Assert.That(Offset<VirtioNetHeader>(nameof(VirtioNetHeader.ChecksumStart)), Is.EqualTo(6), "csum_start");
+            Assert.That(Offset<VirtioNetHeader>(nameof(VirtioNetHeader.ChecksumOffset)), Is.EqualTo(8), "csum_offset");
+
+            Assert.That(Offset<PacketMReq>(nameof(PacketMReq.InterfaceIndex)), Is.EqualTo(0), "mr_ifindex");
+            Assert.That(Offset<PacketMReq>(nameof(PacketMReq.Type)), Is.EqualTo(4), "mr_type");
+            Assert.That(Offset<PacketMReq>(nameof(PacketMReq.AddressLength)), Is.EqualTo(6), "mr_alen");
         });
     }
 

@@ -51,6 +51,16 @@ namespace NetBufNative.Drivers.Linux;
 /// wire; an inner tag (QinQ) stays in the frame as the kernel left it. Tagged frames are transmitted
 /// as they are.
 /// </para>
+/// <para>
+/// Offloads: a sender whose interface offers checksum offload and TSO (a veth, and a NIC's GRO on receive) leaves
+/// TCP/UDP checksums partial and hands TCP over in super-packets of up to 64 KiB. The socket asks for a virtio-net header
+/// per frame (<c>PACKET_VNET_HDR</c>); by default (<see cref="AfPacketDriverOptions.CompletePartialChecksums"/>) a partial
+/// checksum is completed, and a super-packet is always received whole and cut into segments of the sender's segment size
+/// with full checksums (the first in the posted buffer, the others in buffers taken from the pool, beyond the driver's
+/// reservation), so every frame handed over is valid and at most one MTU long. Segments beyond the caller's span are held
+/// ready, in order, for the next receive call. What cannot be finished is dropped and counted in
+/// <see cref="OffloadDrops"/>. Promiscuous mode: <see cref="AfPacketDriverOptions.Promiscuous"/>.
+/// </para>
 /// </remarks>
 public sealed unsafe class AfPacketDriver : NetDriver
 {
@@ -74,6 +84,22 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// driver's link check, so a busy-polling loop pays one call per 256 empty polls and still notices a deleted interface.</summary>
     private const int EmptyPollsPerLinkCheck = 256;
 
+    /// <summary>Room for the part of a received frame beyond its buffer: 64 KiB, the largest GSO super-packet a veth or
+    /// a NIC's GRO hands over by default (<c>gso_max_size</c> / <c>gro_max_size</c> 65536; larger with BIG TCP, which is
+    /// then truncated and dropped).</summary>
+    private const int OverflowLength = 65536;
+
+    /// <summary>I/O vectors per received message: the virtio-net header, the posted buffer, the overflow.</summary>
+    private const int ReceiveVectors = 3;
+
+    /// <summary>Most segments one super-packet is cut into: 64 KiB in segments of 88 bytes, the smallest MSS Linux
+    /// allows, is 745; a super-packet that would need more is dropped.</summary>
+    private const int MaxSegments = 768;
+
+    /// <summary>Room for a super-packet's headers, copied before its first segment's are changed: Ethernet with two
+    /// VLAN tags (22), IPv6 with extension headers, TCP with options (60) fit in 256.</summary>
+    private const int MaxHeaderLength = 256;
+
     private static int s_lastSocketNumber;
 
     private readonly DeviceQueues _queues;
@@ -88,6 +114,17 @@ public sealed unsafe class AfPacketDriver : NetDriver
     private readonly MMsgHdr* _messages;
     private readonly IoVec* _vectors;
     private readonly SockAddrLl* _addresses;
+    private readonly VirtioNetHeader* _rxHeaders;
+    private readonly VirtioNetHeader* _txHeader;
+    private readonly byte* _overflow;
+    private readonly int _overflowStride;
+    private readonly byte* _headerCopy;
+    private readonly ReadyFrames _ready;
+    private readonly NetBufPtr[] _segmentBuffers;
+    private readonly bool _completeChecksums;
+    private long _checksumsCompleted;
+    private long _superPackets;
+    private long _segmentationDrops;
 
     /// <summary>Serializes the reads of the kernel's counters with the additions to the totals, so a snapshot never
     /// shows the drops of a reading without its packets.</summary>
@@ -138,6 +175,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
 
         FrameChecks.InterfaceName(interfaceName);
         bool restoreVlanTags = options.RestoreVlanTags;
+        bool promiscuous = options.Promiscuous;
         ReservePoolBuffers(FrameChecks.Owner("AF_PACKET", interfaceName, options.NetworkNamespace), options.RxQueueSize, options.TxQueueSize);
         int index;
         MacAddress mac;
@@ -147,7 +185,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
         {
             int fd;
             (fd, index, mac, mtu, receiveBufferSize) =
-                NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags, options.ReceiveBufferSize));
+                NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags, promiscuous, options.ReceiveBufferSize));
             _queues = new DeviceQueues(new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
         }
         catch
@@ -158,15 +196,27 @@ public sealed unsafe class AfPacketDriver : NetDriver
 
         (_device, _posted) = (_queues.Device, _queues.Posted);
         _restoreVlanTags = restoreVlanTags;
+        _completeChecksums = options.CompletePartialChecksums;
+        IsPromiscuous = promiscuous;
 
         _rxOffset = pool.DefaultHeadroom;
         _rxRoom = pool.BufferLength - _rxOffset;
         _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength;
         _batchSize = options.BatchSize;
         _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(MMsgHdr));
-        _vectors = (IoVec*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(IoVec));
+        _vectors = (IoVec*)NativeMemory.AllocZeroed((nuint)(_batchSize * ReceiveVectors), (nuint)sizeof(IoVec));
         _addresses = (SockAddrLl*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(SockAddrLl));
         _control = restoreVlanTags ? (byte*)NativeMemory.AllocZeroed((nuint)_batchSize, ControlSpace) : null;
+        _rxHeaders = (VirtioNetHeader*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(VirtioNetHeader));
+        _txHeader = (VirtioNetHeader*)NativeMemory.AllocZeroed(1, (nuint)sizeof(VirtioNetHeader));
+        _headerCopy = (byte*)NativeMemory.Alloc(MaxHeaderLength);
+
+        // Per message: room for the tail of the posted buffer (moved here when a super-packet is cut, so its payload is
+        // one span), then the overflow the kernel writes. Pages the kernel never writes are never backed.
+        _overflowStride = _rxRoom + LinuxConstants.VlanTagLength + OverflowLength;
+        _overflow = (byte*)NativeMemory.Alloc((nuint)_batchSize, (nuint)_overflowStride);
+        _ready = new ReadyFrames(_batchSize + MaxSegments);
+        _segmentBuffers = new NetBufPtr[MaxSegments];
         InterfaceIndex = index;
         MacAddress = mac;
         Mtu = mtu;
@@ -197,6 +247,29 @@ public sealed unsafe class AfPacketDriver : NetDriver
 
     /// <summary>Whether received frames get back the VLAN tag the kernel took out (<see cref="AfPacketDriverOptions.RestoreVlanTags"/>).</summary>
     public bool RestoresVlanTags => _restoreVlanTags;
+
+    /// <summary>Whether partial TCP/UDP checksums of received frames are completed (<see cref="AfPacketDriverOptions.CompletePartialChecksums"/>).</summary>
+    public bool CompletesPartialChecksums => _completeChecksums;
+
+    /// <summary>Whether the socket holds the interface in promiscuous mode (<see cref="AfPacketDriverOptions.Promiscuous"/>).</summary>
+    public bool IsPromiscuous { get; }
+
+    /// <summary>Received frames whose partial TCP/UDP checksum the driver completed (segments of super-packets not included).</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long PartialChecksumsCompleted => Volatile.Read(ref _checksumsCompleted);
+
+    /// <summary>Received GSO super-packets the driver cut into segments.</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long SuperPacketsSegmented => Volatile.Read(ref _superPackets);
+
+    /// <summary>
+    /// Received frames dropped (and counted in <see cref="NetDriver.RxDropped"/> too) because the driver could not finish
+    /// them: a super-packet of a kind it does not cut (UDP fragmentation offload), with headers it cannot read, needing
+    /// more than 768 segments or a segment larger than a buffer, or for whose segments the pool had no free buffers; a
+    /// partial checksum that is not an Internet checksum (SCTP's CRC32c) or lies outside the frame.
+    /// </summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long OffloadDrops => Volatile.Read(ref _segmentationDrops);
 
     /// <summary>
     /// The socket's receive buffer in bytes, as the kernel reported it (<c>SO_RCVBUF</c>) when the driver was created:
@@ -252,8 +325,9 @@ public sealed unsafe class AfPacketDriver : NetDriver
     public override int TxQueueSize => _queues.Tx.Capacity;
 
     /// <inheritdoc/>
-    /// <remarks>Here: posted empty ones and the transmit queue (sent ones not yet recycled, and frames waiting for room).</remarks>
-    public override int HeldBuffers => _queues.HeldBuffers;
+    /// <remarks>Here: posted empty ones, received frames ready for the next receive call (segments of a super-packet
+    /// beyond what the last call took), and the transmit queue (sent ones not yet recycled, and frames waiting for room).</remarks>
+    public override int HeldBuffers => _queues.HeldBuffers + _ready.Count;
 
     /// <inheritdoc/>
     protected override int RxRoom => _queues.RxRoom;
@@ -274,10 +348,16 @@ public sealed unsafe class AfPacketDriver : NetDriver
     protected override void PostRxBurst(ReadOnlySpan<NetBufPtr> buffers) => _queues.Post(buffers);
 
     /// <inheritdoc/>
-    /// <remarks><c>recvmmsg</c> (<c>recvmsg</c> for one frame) into the oldest posted buffers.</remarks>
+    /// <remarks><c>recvmmsg</c> (<c>recvmsg</c> for one frame) into the oldest posted buffers; frames held ready from the
+    /// last call (segments of a super-packet) come first.</remarks>
     protected override int ReceiveBurst(Span<NetBufPtr> destination)
     {
-        int taken = 0;
+        int taken = TakeReady(destination);
+        if (_ready.Count > 0)
+        {
+            return taken;
+        }
+
         int drops = 0;
         while (taken == 0 && _posted.Count > 0 && drops < MaxDropsPerCall)
         {
@@ -285,15 +365,20 @@ public sealed unsafe class AfPacketDriver : NetDriver
             for (int i = 0; i < count; i++)
             {
                 NetBufPtr posted = _posted.Peek(i);
-                _vectors[i] = new IoVec { Base = posted.BufferAddress + _rxOffset, Length = (nuint)_rxRoom };
+                IoVec* vectors = _vectors + (i * ReceiveVectors);
+                vectors[0] = new IoVec { Base = (nint)(_rxHeaders + i), Length = VirtioNetHeader.Size };
+                vectors[1] = new IoVec { Base = posted.BufferAddress + _rxOffset, Length = (nuint)_rxRoom };
+
+                // Bytes past the buffer (a super-packet's) land after the room kept for the buffer's tail.
+                vectors[2] = new IoVec { Base = (nint)(_overflow + ((nint)i * _overflowStride) + (_overflowStride - OverflowLength)), Length = OverflowLength };
                 _messages[i] = new MMsgHdr
                 {
                     Header = new MsgHdr
                     {
                         Name = (nint)(_addresses + i),
                         NameLength = SockAddrLl.Size,
-                        IoVecs = (nint)(_vectors + i),
-                        IoVecCount = 1,
+                        IoVecs = (nint)vectors,
+                        IoVecCount = ReceiveVectors,
                         Control = _restoreVlanTags ? (nint)(_control + (i * ControlSpace)) : 0,
                         ControlLength = _restoreVlanTags ? (nuint)ControlSpace : 0,
                     },
@@ -309,30 +394,12 @@ public sealed unsafe class AfPacketDriver : NetDriver
             for (int i = 0; i < received; i++)
             {
                 NetBufPtr posted = _posted.Dequeue();
-                int length = (int)_messages[i].Length;
-                bool unusable = (_messages[i].Header.Flags & (LinuxConstants.MSG_TRUNC | LinuxConstants.MSG_CTRUNC)) != 0 ||
-                    length < LinuxConstants.EthernetHeaderLength || _addresses[i].PacketType == LinuxConstants.PACKET_OUTGOING;
-                ushort tpid = 0;
-                ushort tci = 0;
-                bool tagged = !unusable && _restoreVlanTags && TryGetRemovedTag(i, out tpid, out tci);
-                if (unusable || (tagged && !FitsWithTag(length)))
+                if (!TryDeliver(i, posted, destination, ref taken))
                 {
                     // Dropped: the buffer goes back to the end of the posted queue (a place is free: one was just taken).
                     _ = _posted.TryEnqueue(posted);
                     CountRxDropped();
                     drops++;
-                    continue;
-                }
-
-                int start = _rxOffset;
-                if (tagged)
-                {
-                    (start, length) = RestoreTag(posted, length, tpid, tci);
-                }
-
-                if (TryHandBack(posted, start, length, out destination[taken]))
-                {
-                    taken++;
                 }
             }
 
@@ -343,6 +410,190 @@ public sealed unsafe class AfPacketDriver : NetDriver
         }
 
         return taken;
+    }
+
+    /// <summary>Hands the frames held ready to the caller, oldest first, as many as <paramref name="destination"/> takes.</summary>
+    private int TakeReady(Span<NetBufPtr> destination)
+    {
+        int taken = 0;
+        while (taken < destination.Length && _ready.Count > 0)
+        {
+            NetBufPtr held = _ready.Dequeue(out int start, out int length);
+            if (TryHandBack(held, start, length, out destination[taken]))
+            {
+                taken++;
+            }
+        }
+
+        return taken;
+    }
+
+    /// <summary>
+    /// Finishes the frame of message <paramref name="message"/>, received into <paramref name="posted"/>: its VLAN tag
+    /// back, its partial checksum completed, a super-packet cut into segments; hands it (or them) to the caller, or holds
+    /// them ready when the caller's span is full.
+    /// </summary>
+    /// <returns><see langword="false"/> when the frame is dropped (the caller counts it and posts the buffer again).</returns>
+    private bool TryDeliver(int message, NetBufPtr posted, Span<NetBufPtr> destination, ref int taken)
+    {
+        int length = (int)_messages[message].Length - VirtioNetHeader.Size;
+        if ((_messages[message].Header.Flags & (LinuxConstants.MSG_TRUNC | LinuxConstants.MSG_CTRUNC)) != 0 ||
+            length < LinuxConstants.EthernetHeaderLength || _addresses[message].PacketType == LinuxConstants.PACKET_OUTGOING)
+        {
+            return false;
+        }
+
+        VirtioNetHeader header = _rxHeaders[message];
+        bool super = (header.GsoType & ~VirtioNetHeader.GsoEcn) != VirtioNetHeader.GsoNone;
+        if (!super && length > _rxRoom)
+        {
+            // Longer than the buffer and not a super-packet to cut: a frame beyond the buffer's room.
+            return false;
+        }
+
+        int inBuffer = Math.Min(length, _rxRoom);
+        int start = _rxOffset;
+        int shift = 0;
+        if (_restoreVlanTags && TryGetRemovedTag(message, out ushort tpid, out ushort tci))
+        {
+            // A super-packet's tag goes into the headroom only: its payload past the buffer cannot move up.
+            if (super ? _rxOffset < LinuxConstants.VlanTagLength : !FitsWithTag(length))
+            {
+                return false;
+            }
+
+            (start, inBuffer) = RestoreTag(posted, inBuffer, tpid, tci);
+            shift = LinuxConstants.VlanTagLength;
+        }
+
+        // Sound: the frame's first inBuffer bytes lie at start in a buffer lent to this driver (inBuffer fits the room
+        // after the headroom, plus the tag's 4 bytes moved into the headroom or checked to fit by FitsWithTag).
+        var frame = new Span<byte>((byte*)posted.BufferAddress + start, inBuffer);
+        if (super)
+        {
+            return TrySegment(message, posted, start, frame, length + shift, header, shift, destination, ref taken);
+        }
+
+        if (_completeChecksums && (header.Flags & VirtioNetHeader.NeedsChecksum) != 0)
+        {
+            if (!TransportChecksum.TryCompletePartial(frame, header.ChecksumStart + shift, header.ChecksumOffset))
+            {
+                _segmentationDrops++;
+                return false;
+            }
+
+            _checksumsCompleted++;
+        }
+
+        if (destination.Length - taken + _ready.Room < 1)
+        {
+            return false;
+        }
+
+        Deliver(posted, start, inBuffer, destination, ref taken);
+        return true;
+    }
+
+    /// <summary>
+    /// Cuts a GSO super-packet into segments of <see cref="VirtioNetHeader.GsoSize"/> payload bytes, each a whole frame
+    /// with full checksums: the first in place in <paramref name="posted"/>, the others in buffers taken from the pool.
+    /// </summary>
+    /// <param name="message">The message's index (for its overflow area).</param>
+    /// <param name="posted">The buffer holding the super-packet's first bytes.</param>
+    /// <param name="start">Where the frame starts in it.</param>
+    /// <param name="head">The frame's bytes in the buffer.</param>
+    /// <param name="total">The super-packet's length (its tag included).</param>
+    /// <param name="header">The kernel's virtio-net header.</param>
+    /// <param name="shift">4 when a VLAN tag was put back (the kernel's offsets are from the untagged frame), else 0.</param>
+    /// <param name="destination">The caller's span.</param>
+    /// <param name="taken">Frames in it so far.</param>
+    /// <returns><see langword="false"/> when it is dropped (counted in <see cref="OffloadDrops"/>).</returns>
+    private bool TrySegment(int message, NetBufPtr posted, int start, Span<byte> head, int total, in VirtioNetHeader header, int shift, Span<NetBufPtr> destination, ref int taken)
+    {
+        int type = header.GsoType & ~VirtioNetHeader.GsoEcn;
+        bool isIpv6;
+        IpProtocol protocol;
+        if (type is VirtioNetHeader.GsoTcpV4 or VirtioNetHeader.GsoTcpV6)
+        {
+            (isIpv6, protocol) = (type == VirtioNetHeader.GsoTcpV6, IpProtocol.Tcp);
+        }
+        else if (type == VirtioNetHeader.GsoUdpL4 && TransportLayout.TryFindNetwork(head, out _, out isIpv6))
+        {
+            protocol = IpProtocol.Udp;
+        }
+        else
+        {
+            // UDP fragmentation offload (IP fragments, not segments) or a type this driver does not know.
+            _segmentationDrops++;
+            return false;
+        }
+
+        int size = header.GsoSize;
+        if (!TransportSegmenter.TryReadHeaders(head, header.ChecksumStart + shift, isIpv6, protocol, out TransportSegmenter.Headers headers) ||
+            headers.Length > MaxHeaderLength || size == 0 || headers.Length + size > _rxRoom || total <= headers.Length)
+        {
+            _segmentationDrops++;
+            return false;
+        }
+
+        int payload = total - headers.Length;
+        int count = (payload + size - 1) / size;
+        Span<NetBufPtr> extra = _segmentBuffers.AsSpan(0, count - 1);
+        if (count > MaxSegments || destination.Length - taken + _ready.Room < count || (count > 1 && !Pool.TryAllocBulk(extra)))
+        {
+            _segmentationDrops++;
+            return false;
+        }
+
+        // The headers as the kernel sent them, for every segment after the first (whose own are changed in place).
+        var headerCopy = new Span<byte>(_headerCopy, headers.Length);
+        head[..headers.Length].CopyTo(headerCopy);
+
+        // The payload after the first segment: the rest of the buffer, moved to just before the bytes the kernel wrote
+        // past the buffer, so the whole of it is one span. Sound: the overflow area of this message is _overflowStride
+        // bytes, the kernel wrote its last OverflowLength bytes, and the room before them (_rxRoom + 4) holds any tail.
+        int first = headers.Length + Math.Min(size, payload);
+        int inHead = Math.Min(total, head.Length);
+        int tail = inHead - first;
+        byte* overflow = _overflow + ((nint)message * _overflowStride) + (_overflowStride - OverflowLength);
+        head[first..inHead].CopyTo(new Span<byte>(overflow - tail, tail));
+        var rest = new ReadOnlySpan<byte>(overflow - tail, total - first);
+
+        TransportSegmenter.Fix(head[..first], headers, 0, size, last: count == 1);
+        _superPackets++;
+        Deliver(posted, start, first, destination, ref taken);
+        for (int i = 1; i < count; i++)
+        {
+            int chunk = Math.Min(size, payload - (i * size));
+            NetBufPtr buffer = extra[i - 1];
+
+            // Sound: a buffer just allocated from the pool, lent to this driver; headers.Length + chunk <= _rxRoom (checked).
+            var segment = new Span<byte>((byte*)buffer.BufferAddress + _rxOffset, headers.Length + chunk);
+            headerCopy.CopyTo(segment);
+            rest.Slice((i - 1) * size, chunk).CopyTo(segment[headers.Length..]);
+            TransportSegmenter.Fix(segment, headers, i, size, last: i == count - 1);
+            Deliver(buffer, _rxOffset, segment.Length, destination, ref taken);
+        }
+
+        extra.Clear();
+        return true;
+    }
+
+    /// <summary>Hands a finished frame to the caller, or holds it ready when the caller's span is full (or frames are
+    /// held already: order is kept). The caller checked the room.</summary>
+    private void Deliver(NetBufPtr held, int start, int length, Span<NetBufPtr> destination, ref int taken)
+    {
+        if (_ready.Count == 0 && taken < destination.Length)
+        {
+            if (TryHandBack(held, start, length, out destination[taken]))
+            {
+                taken++;
+            }
+
+            return;
+        }
+
+        _ready.Enqueue(held, start, length);
     }
 
     /// <inheritdoc/>
@@ -356,7 +607,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
     protected override int TakeCompleted(Span<NetBufPtr> destination) => _queues.TakeSent(destination);
 
     /// <inheritdoc/>
-    protected override bool HasReceived() => _queues.HasReceived();
+    protected override bool HasReceived() => _ready.Count > 0 || _queues.HasReceived();
 
     /// <inheritdoc/>
     /// <remarks>
@@ -367,7 +618,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
     protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken)
     {
         CheckBound();
-        return _queues.WaitForReceive(timeout, cancellationToken);
+        return _ready.Count > 0 || _queues.WaitForReceive(timeout, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -390,6 +641,10 @@ public sealed unsafe class AfPacketDriver : NetDriver
     internal override void CheckDevice() => CheckBound();
 
     /// <inheritdoc/>
+    /// <remarks>Segments of a super-packet that did not fit the last receive wait here, not in the socket: the set must not sleep.</remarks>
+    internal override bool ArmWait(WakeEvent waker) => _ready.Count > 0;
+
+    /// <inheritdoc/>
     protected override void OnDisposing() => _device.WakeForClose();
 
     /// <inheritdoc/>
@@ -400,7 +655,16 @@ public sealed unsafe class AfPacketDriver : NetDriver
     }
 
     /// <inheritdoc/>
-    protected override int TakeHeld(Span<NetBufPtr> destination) => _queues.TakeHeld(destination);
+    protected override int TakeHeld(Span<NetBufPtr> destination)
+    {
+        int taken = 0;
+        while (taken < destination.Length && _ready.Count > 0)
+        {
+            destination[taken++] = _ready.Dequeue(out _, out _);
+        }
+
+        return taken + _queues.TakeHeld(destination[taken..]);
+    }
 
     /// <inheritdoc/>
     protected override void OnDisposed()
@@ -409,6 +673,10 @@ public sealed unsafe class AfPacketDriver : NetDriver
         NativeMemory.Free(_vectors);
         NativeMemory.Free(_addresses);
         NativeMemory.Free(_control);
+        NativeMemory.Free(_rxHeaders);
+        NativeMemory.Free(_txHeader);
+        NativeMemory.Free(_headerCopy);
+        NativeMemory.Free(_overflow);
     }
 
     /// <summary>The driver's number in the process, for the metrics' socket tag.</summary>
@@ -427,7 +695,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
         }
     }
 
-    private static (int Fd, int Index, MacAddress Mac, int Mtu, int ReceiveBufferSize) Open(string name, int? fanoutGroup, bool restoreVlanTags, int? receiveBufferSize)
+    private static (int Fd, int Index, MacAddress Mac, int Mtu, int ReceiveBufferSize) Open(string name, int? fanoutGroup, bool restoreVlanTags, bool promiscuous, int? receiveBufferSize)
     {
         uint index = LibC.IfNameToIndex(name);
         if (index == 0)
@@ -457,6 +725,13 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 throw LinuxError.Last("setsockopt(PACKET_AUXDATA)", name);
             }
 
+            // Sound: as above. Every received frame then comes after a virtio-net header saying whether its checksum is
+            // partial and whether it is a GSO super-packet (every kernel since 3.1 has the option); every sent one needs one.
+            if (LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_VNET_HDR, &one, sizeof(int)) != 0)
+            {
+                throw LinuxError.Last("setsockopt(PACKET_VNET_HDR)", name);
+            }
+
             // Before bind, so the size holds for the first frame queued.
             if (receiveBufferSize is int size)
             {
@@ -474,6 +749,19 @@ public sealed unsafe class AfPacketDriver : NetDriver
             if (LibC.Bind(fd, &address, SockAddrLl.Size) != 0)
             {
                 throw LinuxError.Last("bind(AF_PACKET, ETH_P_ALL)", name);
+            }
+
+            if (promiscuous)
+            {
+                // A membership the kernel counts per socket and takes back when the socket closes: nothing is left
+                // behind, and another holder's promiscuous mode (ip link set promisc on) is not turned off with it.
+                PacketMReq request = new() { InterfaceIndex = (int)index, Type = LinuxConstants.PACKET_MR_PROMISC };
+
+                // Sound: setsockopt reads the 16 bytes of the local.
+                if (LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_ADD_MEMBERSHIP, &request, PacketMReq.Size) != 0)
+                {
+                    throw LinuxError.Last("setsockopt(PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC)", name);
+                }
             }
 
             if (fanoutGroup is int group)
@@ -533,6 +821,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <returns>How many arrived (0 when none is waiting).</returns>
     private int Receive(int count)
     {
+        int invalid = 0;
         while (true)
         {
             int received;
@@ -570,6 +859,15 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 }
 
                 return 0;
+            }
+
+            if (errno == Errno.EINVAL && ++invalid <= MaxDropsPerCall)
+            {
+                // The kernel could not describe a frame in a virtio-net header (a GSO type it has no virtio name for,
+                // such as a tunnel's); it freed the frame and says so once: a drop, the next frame may be fine.
+                CountRxDropped();
+                _segmentationDrops++;
+                continue;
             }
 
             CheckBound();
@@ -624,14 +922,18 @@ public sealed unsafe class AfPacketDriver : NetDriver
             for (int i = 0; i < count; i++)
             {
                 NetBufPtr buffer = _queues.PeekPending(i);
-                _vectors[i] = new IoVec { Base = buffer.HeaderAddress, Length = (nuint)(buffer.HeaderLength + buffer.PacketLength) };
-                _messages[i] = new MMsgHdr { Header = new MsgHdr { IoVecs = (nint)(_vectors + i), IoVecCount = 1 } };
+                IoVec* vectors = _vectors + (i * ReceiveVectors);
+
+                // A zero virtio-net header: the frame goes as it is (no offload asked of the kernel).
+                vectors[0] = new IoVec { Base = (nint)_txHeader, Length = VirtioNetHeader.Size };
+                vectors[1] = new IoVec { Base = buffer.HeaderAddress, Length = (nuint)(buffer.HeaderLength + buffer.PacketLength) };
+                _messages[i] = new MMsgHdr { Header = new MsgHdr { IoVecs = (nint)vectors, IoVecCount = 2 } };
             }
 
             // Sound: the messages and vectors are this driver's native arrays (freed only after Dispose waited
             // for this call), and the frames lie in buffers the core handed over to this driver.
             int sent = count == 1
-                ? (LibC.SendTo(_device.Fd, (void*)_vectors[0].Base, _vectors[0].Length, LinuxConstants.MSG_DONTWAIT, null, 0) >= 0 ? 1 : -1)
+                ? (LibC.SendMsg(_device.Fd, &_messages[0].Header, LinuxConstants.MSG_DONTWAIT) >= 0 ? 1 : -1)
                 : LibC.SendMMsg(_device.Fd, _messages, (uint)count, LinuxConstants.MSG_DONTWAIT);
             if (sent > 0)
             {
@@ -658,7 +960,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
 
             CountTxDropped(_queues.DropPending());
             CheckBound();
-            throw LinuxError.FromErrno(errno, count == 1 ? "sendto" : "sendmmsg", DeviceName, opened: true);
+            throw LinuxError.FromErrno(errno, count == 1 ? "sendmsg" : "sendmmsg", DeviceName, opened: true);
         }
     }
 

@@ -49,4 +49,25 @@ public sealed class AfPacketDriverOptions
     /// VLAN is not known.
     /// </summary>
     public bool RestoreVlanTags { get; init; } = true;
+
+    /// <summary>
+    /// Whether the driver completes the partial TCP/UDP checksums of received frames (the default). A Linux sender whose
+    /// interface offers checksum offload (a veth, a TAP with offloads, most NICs) leaves only the pseudo-header's sum in the
+    /// field for the device to finish; the socket's virtio-net header (<c>PACKET_VNET_HDR</c>, always asked for) says which
+    /// frames are so and where the sum starts, and the driver finishes them as the kernel's <c>skb_checksum_help</c> would
+    /// (<see cref="Wire.TransportChecksum.TryCompletePartial"/>, vectorized), so a frame forwarded unchanged is accepted by
+    /// its receiver. <see langword="false"/>: such frames are handed over partial, and whoever sends them on must complete
+    /// them (<see cref="Wire.TransportChecksum.TryCompleteIfPartial"/>) or the receiver drops them. GSO super-packets are
+    /// cut into segments with full checksums either way.
+    /// </summary>
+    public bool CompletePartialChecksums { get; init; } = true;
+
+    /// <summary>
+    /// Whether the socket puts the interface in promiscuous mode (<c>PACKET_ADD_MEMBERSHIP</c>, <c>PACKET_MR_PROMISC</c>)
+    /// while the driver is open: a NIC then passes up frames to other unicast addresses, which it otherwise filters out in
+    /// hardware. The kernel counts the membership per socket and drops it when the socket closes, so nothing stays set and
+    /// another holder's promiscuous mode is kept. <see langword="false"/> by default. A veth filters nothing: the packet
+    /// socket sees frames to other addresses either way.
+    /// </summary>
+    public bool Promiscuous { get; init; }
 }

@@ -53,6 +53,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "sendto", SetLastError = true)]
     internal static partial nint SendTo(int fd, void* buffer, nuint length, int flags, void* address, uint addressLength);
 
+    [LibraryImport(Library, EntryPoint = "sendmsg", SetLastError = true)]
+    internal static partial nint SendMsg(int fd, MsgHdr* message, int flags);
+
     [LibraryImport(Library, EntryPoint = "recvmsg", SetLastError = true)]
     internal static partial nint RecvMsg(int fd, MsgHdr* message, int flags);
 

@@ -47,6 +47,9 @@ internal static class LinuxConstants
     internal const byte PACKET_OUTGOING = 4;
     internal const int PACKET_AUXDATA = 8;
     internal const int PACKET_STATISTICS = 6;
+    internal const int PACKET_ADD_MEMBERSHIP = 1;
+    internal const ushort PACKET_MR_PROMISC = 1;
+    internal const int PACKET_VNET_HDR = 15;
     internal const uint TP_STATUS_VLAN_VALID = 0x10;
     internal const uint TP_STATUS_VLAN_TPID_VALID = 0x40;
 

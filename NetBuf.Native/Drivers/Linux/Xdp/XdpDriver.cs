@@ -95,6 +95,7 @@ public sealed unsafe class XdpDriver : NetDriver
     private readonly ulong _chunkMask;
     private readonly int _maxFrameLength;
     private readonly bool _kickTx;
+    private readonly bool _completeChecksums;
     private readonly bool _kickFill;
     /// <summary>A held buffer's role: on the fill ring for a frame to be received into.</summary>
     private const byte Posted = 1;
@@ -106,6 +107,7 @@ public sealed unsafe class XdpDriver : NetDriver
     private int _inFlight;
     private int _emptyPolls;
     private long _rxInvalid;
+    private long _checksumsCompleted;
 
     /// <summary>Opens an AF_XDP socket on a queue of <paramref name="interfaceName"/> with <paramref name="pool"/> as its UMEM, and attaches the redirect program.</summary>
     /// <param name="pool">The pool of every buffer the driver handles; page-aligned, chunks of 2048 or 4096 bytes (see <see cref="CreatePool"/>).</param>
@@ -200,6 +202,7 @@ public sealed unsafe class XdpDriver : NetDriver
         _chunkMask = (ulong)pool.BufferStride - 1;
         _maxFrameLength = _socket.Mtu + LinuxConstants.EthernetHeaderLength;
         _kickTx = !_socket.IsZeroCopy || !_socket.UsesNeedWakeup;
+        _completeChecksums = options.CompletePartialChecksums && !_socket.IsZeroCopy;
         _kickFill = _socket.UsesNeedWakeup;
         RxQueueSize = options.RxQueueSize;
         TxQueueSize = options.TxQueueSize;
@@ -257,6 +260,14 @@ public sealed unsafe class XdpDriver : NetDriver
     /// <summary>Receive or completion descriptors the driver refused (not a chunk it gave the kernel, or a frame beyond its buffer); the kernel's own counts are in <see cref="GetStatistics"/>.</summary>
     /// <remarks>Thread-safe.</remarks>
     public long RxInvalid => Volatile.Read(ref _rxInvalid);
+
+    /// <summary>Whether received frames' partial TCP/UDP checksums are completed: <see cref="XdpDriverOptions.CompletePartialChecksums"/>
+    /// in copy mode; never in zero-copy mode (frames there come from the NIC's wire, never partial).</summary>
+    public bool CompletesPartialChecksums => _completeChecksums;
+
+    /// <summary>Received frames whose partial TCP/UDP checksum the driver completed.</summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long PartialChecksumsCompleted => Volatile.Read(ref _checksumsCompleted);
 
     /// <inheritdoc/>
     /// <remarks>Here: posted for receiving, and transmitted but not yet recycled.</remarks>
@@ -359,6 +370,14 @@ public sealed unsafe class XdpDriver : NetDriver
                 // (counted in RxDropped) and returns the buffer to the pool.
                 if (TryHandBack(posted, offset, (int)descriptor.Length, out destination[taken]))
                 {
+                    // A frame a Linux sender left partial (CHECKSUM_PARTIAL: the veth offers checksum offload) comes without
+                    // the kernel's word on it: a TCP/UDP checksum that does not verify and holds the pseudo-header's sum is
+                    // completed; a wrong one that does not is left wrong.
+                    if (_completeChecksums && TransportChecksum.TryCompleteIfPartial(destination[taken].Packet))
+                    {
+                        _checksumsCompleted++;
+                    }
+
                     taken++;
                 }
             }

@@ -48,4 +48,14 @@ public sealed class XdpDriverOptions
     /// queue, if higher).
     /// </remarks>
     public XdpDriver? ShareUmemWith { get; init; }
+
+    /// <summary>
+    /// Whether the driver completes partial TCP/UDP checksums of received frames in copy mode (the default). A Linux sender
+    /// whose interface offers checksum offload (a veth) leaves only the pseudo-header's sum in the field, and an AF_XDP
+    /// socket gets no word of it (no XDP metadata carries the skb's checksum state), so the driver checks every TCP/UDP
+    /// checksum (<see cref="Wire.TransportChecksum.TryCompleteIfPartial"/>, vectorized) and completes one that fails and holds
+    /// the pseudo-header's sum; a wrong one that does not is left wrong. Not done in zero-copy mode, where frames come from the
+    /// NIC's wire. <see langword="false"/>: frames are handed over as the kernel wrote them.
+    /// </summary>
+    public bool CompletePartialChecksums { get; init; } = true;
 }
