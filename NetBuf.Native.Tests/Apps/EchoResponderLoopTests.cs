@@ -71,7 +71,7 @@ public sealed class EchoResponderLoopTests
             Assert.That(_host.TryRecycleRxBuffer(answer), Is.True);
         }
 
-        Assert.That(loop.Counters, Is.EqualTo(new EchoResponderCounters(4, 1, 3, 0, 0, 0, 0)));
+        Assert.That(loop.Counters, Is.EqualTo(new EchoResponderCounters(4, 1, 3, 0, 0, 0, 0, 0)));
         Assert.That(loop.Counters.Transmitted, Is.EqualTo(4));
         Assert.That(_host.RecycleTxBuffers(), Is.EqualTo(4));
         Assert.That(_pool.InUse, Is.EqualTo(_host.HeldBuffers + _device.HeldBuffers), "every buffer accounted for");
@@ -125,7 +125,7 @@ public sealed class EchoResponderLoopTests
         stop.Cancel();
         Assert.That(runner.Join(Bound), Is.True, "the loop stopped on cancellation; " + state);
         Assert.That(answered, Is.EqualTo(count), "every ping answered, in order; " + state);
-        Assert.That(final, Is.EqualTo(new EchoResponderCounters(count, 0, count, 0, 0, 0, 0)));
+        Assert.That(final, Is.EqualTo(new EchoResponderCounters(count, 0, count, 0, 0, 0, 0, 0)));
         _ = _host.RecycleTxBuffers();
         Assert.That(_pool.InUse, Is.EqualTo(_host.HeldBuffers + _device.HeldBuffers));
     }
@@ -181,7 +181,7 @@ public sealed class EchoResponderLoopTests
 
         int malformed = bad.Count(b => b.Malformed);
         Assert.That(replies, Is.EqualTo(2 * bad.Length), "every good ping answered");
-        Assert.That(loop.Counters, Is.EqualTo(new EchoResponderCounters(3 * bad.Length, 0, 2 * bad.Length, bad.Length - malformed, malformed, 0, 0)));
+        Assert.That(loop.Counters, Is.EqualTo(new EchoResponderCounters(3 * bad.Length, 0, 2 * bad.Length, bad.Length - malformed, malformed, 0, 0, 0)));
     }
 
     [Test]
@@ -281,7 +281,9 @@ public sealed class EchoResponderLoopTests
 
         refusing.Throw = NetDriverErrorKind.Io;
         Send(_host, PingFrame(4, 8));
-        Assert.Throws<NetDriverException>(() => loop.ProcessBatch(), "a device failure is not a bad frame: it ends the call");
+        Assert.That(loop.ProcessBatch(), Is.EqualTo(1), "a device failure is counted and the loop goes on (a disposed or gone driver ends it)");
+        Assert.That(loop.Counters.TransmitErrors, Is.EqualTo(2));
+        Assert.That(loop.Counters.DeviceErrors, Is.EqualTo(2), "the refusal and the failure");
         Assert.That(_host.TryReceive(out _), Is.False);
         _ = _host.RecycleTxBuffers();
         Assert.That(_pool.InUse, Is.EqualTo(_host.HeldBuffers + _device.HeldBuffers), "the refused replies went back to the pool");

@@ -77,7 +77,9 @@ public sealed class DriverReviewFindingsTests
         }
 
         failing.FailRecycle = true;
-        Assert.Throws<NetDriverException>(() => loop.ProcessBatch());
+        Assert.That(loop.ProcessBatch(), Is.EqualTo(4), "the frames were taken (and dropped: not for the responder)");
+        var error = Assert.Throws<NetDriverException>(() => loop.ProcessBatch(), "the next turn posts fresh buffers for them, where the driver fails: disposed (BadState) ends the call");
+        Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.BadState));
         far.RecycleTxBuffers();
         Assert.That(pool.InUse, Is.EqualTo(near.HeldBuffers + far.HeldBuffers), "no buffer lost by the loop");
         near.Dispose();

@@ -14,7 +14,8 @@ namespace NetBufNative.Apps;
 /// <param name="Ignored">Well-formed frames that are not for the responder (other addresses, other protocols, replies, broadcasts, ...).</param>
 /// <param name="Malformed">Frames that do not parse: shorter than an Ethernet header, or ARP or IPv4 whose header is truncated, lies about its length or (IPv4) fails its checksum.</param>
 /// <param name="TransmitDropped">Replies the driver's transmit queue had no room for, even after recycling its sent buffers; their buffers went back to the pool.</param>
-/// <param name="TransmitErrors">Replies the driver refused with an exception of kind <see cref="NetDriverErrorKind.InvalidParam"/> (a frame the device cannot send); their buffers went back to the pool.</param>
+/// <param name="TransmitErrors">Replies the driver refused with an exception (nothing taken: a frame the device cannot send, or a device error); their buffers went back to the pool.</param>
+/// <param name="DeviceErrors">Errors the driver reported that the loop went on after (a device set down, say): see <see cref="Processing.PacketPortCounters.LastError"/>.</param>
 /// <remarks>An immutable value; taken while the loop runs, its fields are read one at a time, so they may be a few frames apart.</remarks>
 public readonly record struct EchoResponderCounters(
     long Received,
@@ -23,7 +24,8 @@ public readonly record struct EchoResponderCounters(
     long Ignored,
     long Malformed,
     long TransmitDropped,
-    long TransmitErrors)
+    long TransmitErrors,
+    long DeviceErrors)
 {
     /// <summary>Replies the driver took for transmission: answered ARP and echo requests, less those it did not send.</summary>
     public long Transmitted => ArpReplies + EchoReplies - TransmitDropped - TransmitErrors;

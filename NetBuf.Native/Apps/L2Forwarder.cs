@@ -19,7 +19,6 @@ public sealed class L2Forwarder : IPacketHandler
     /// <returns>The loop, not yet running (<see cref="PacketLoop.Run"/> or <see cref="PacketLoop.Start"/>).</returns>
     /// <exception cref="ArgumentNullException">A driver is null.</exception>
     /// <exception cref="ArgumentException">The drivers are one driver, or over different pools.</exception>
-    /// <exception cref="NetDriverException">The loop's wait set could not be made.</exception>
     public static PacketLoop CreateLoop(INetDriver first, INetDriver second, PacketLoopOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(first);

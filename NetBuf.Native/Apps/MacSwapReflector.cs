@@ -18,7 +18,6 @@ public sealed class MacSwapReflector : IPacketHandler
     /// <param name="options">How the loop runs; the defaults when <see langword="null"/>.</param>
     /// <returns>The loop, not yet running.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="port"/> is null.</exception>
-    /// <exception cref="NetDriverException">The loop's wait set could not be made.</exception>
     public static PacketLoop CreateLoop(INetDriver port, PacketLoopOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(port);

@@ -88,6 +88,28 @@ public sealed class PacketBatch
         return _frames[index].PacketWithHeader;
     }
 
+    /// <summary>Changes the length of frame <paramref name="index"/> (it keeps its first byte): for a reply written over its
+    /// request that is shorter or longer than it, within the buffer.</summary>
+    /// <param name="index">0 to <see cref="Count"/> - 1.</param>
+    /// <param name="length">The frame's new length in bytes, from its first byte; at least 1, and within the buffer.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is out of range, or the frame would not fit its buffer.</exception>
+    /// <exception cref="InvalidOperationException">The frame was kept already (it is the handler's: change it through the pool).</exception>
+    /// <remarks>The frame's buffer is handed over to the loop again with the new regions (one compare-and-swap): a copy of
+    /// the frame's pointer taken before this call is stale afterwards.</remarks>
+    public void SetFrameLength(int index, int length)
+    {
+        CheckIndex(index);
+        CheckNotKept(index);
+        NetBufPtr frame = _frames[index];
+        int offset = (int)(frame.HeaderAddress - frame.BufferAddress);
+        if (length < 1 || !_loop.Pool.TryHandOver(frame, offset, length, out NetBufPtr resized))
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"A frame at offset {offset} of a {_loop.Pool.BufferLength}-byte buffer is 1 to {_loop.Pool.BufferLength - offset} bytes long.");
+        }
+
+        _frames[index] = resized;
+    }
+
     /// <summary>Sends frame <paramref name="index"/> on port <paramref name="port"/> when the handler returns, from the buffer it arrived in.</summary>
     /// <param name="index">0 to <see cref="Count"/> - 1.</param>
     /// <param name="port">A port index of the loop (the frame's own port reflects it).</param>

@@ -25,7 +25,7 @@ namespace NetBufNative.Processing;
 /// the ports are the drivers': disposing them returns those. The loop does not own its ports.
 /// </para>
 /// <para>
-/// Thread safety: one run at a time, on the thread that calls <see cref="Run"/> or <see cref="RunOnce"/> (or the loop's
+/// Thread safety: one run at a time, on the thread that calls <see cref="Run"/> or <see cref="RunOnce()"/> (or the loop's
 /// own, <see cref="Start"/>), which must be the only user of the ports meanwhile. <see cref="Stop"/>, the counters and
 /// <see cref="Dispose"/> may be used from any thread. The loop allocates nothing per frame or per turn.
 /// </para>
@@ -39,7 +39,7 @@ public sealed class PacketLoop : IDisposable
     private readonly PacketPortCounters[] _counters;
     private readonly IPacketHandler _handler;
     private readonly PacketBatch _batch;
-    private readonly NetDriverWaitSet _waitSet;
+    private NetDriverWaitSet? _waitSet;
     private readonly NetBufPtr[][] _staged;
     private readonly int[] _stagedCount;
     private readonly NetBufPtr[] _scratch;
@@ -59,7 +59,6 @@ public sealed class PacketLoop : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="ports"/> or <paramref name="handler"/> is null.</exception>
     /// <exception cref="ArgumentException">No port, a null one, one listed twice, or ports over different pools.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    /// <exception cref="NetDriverException">The wait set's wake-up could not be made.</exception>
     public PacketLoop(IReadOnlyList<INetDriver> ports, IPacketHandler handler, PacketLoopOptions? options)
     {
         ArgumentNullException.ThrowIfNull(ports);
@@ -125,7 +124,6 @@ public sealed class PacketLoop : IDisposable
             _postTarget[i] = Math.Min(options.PostedBuffersPerPort ?? _ports[i].RxQueueSize, _ports[i].RxQueueSize);
         }
 
-        _waitSet = new NetDriverWaitSet(_ports);
     }
 
     /// <summary>Creates a loop whose handler is a delegate.</summary>
@@ -135,7 +133,6 @@ public sealed class PacketLoop : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="ports"/> or <paramref name="handler"/> is null.</exception>
     /// <exception cref="ArgumentException">No port, a null one, one listed twice, or ports over different pools.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    /// <exception cref="NetDriverException">The wait set's wake-up could not be made.</exception>
     public PacketLoop(IReadOnlyList<INetDriver> ports, Action<PacketBatch> handler, PacketLoopOptions? options)
         : this(ports, new DelegateHandler(handler ?? throw new ArgumentNullException(nameof(handler))), options)
     {
@@ -146,7 +143,6 @@ public sealed class PacketLoop : IDisposable
     /// <param name="handler">Decides what becomes of each frame (see <see cref="IPacketHandler.OnReceived"/>).</param>
     /// <exception cref="ArgumentNullException"><paramref name="ports"/> or <paramref name="handler"/> is null.</exception>
     /// <exception cref="ArgumentException">No port, a null one, one listed twice, or ports over different pools.</exception>
-    /// <exception cref="NetDriverException">The wait set's wake-up could not be made.</exception>
     public PacketLoop(IReadOnlyList<INetDriver> ports, Action<PacketBatch> handler)
         : this(ports, handler, null)
     {
@@ -157,7 +153,6 @@ public sealed class PacketLoop : IDisposable
     /// <param name="handler">Decides what becomes of each frame.</param>
     /// <exception cref="ArgumentNullException"><paramref name="ports"/> or <paramref name="handler"/> is null.</exception>
     /// <exception cref="ArgumentException">No port, a null one, one listed twice, or ports over different pools.</exception>
-    /// <exception cref="NetDriverException">The wait set's wake-up could not be made.</exception>
     public PacketLoop(IReadOnlyList<INetDriver> ports, IPacketHandler handler)
         : this(ports, handler, null)
     {
@@ -196,12 +191,15 @@ public sealed class PacketLoop : IDisposable
     /// <exception cref="InvalidOperationException">A run is in progress on another thread.</exception>
     /// <exception cref="ObjectDisposedException">The loop is disposed.</exception>
     /// <remarks>Any exception of the handler is thrown after the batch's frames that it did not keep were freed.</remarks>
-    public int RunOnce()
+    public int RunOnce() => RunOnce(_burst);
+
+    /// <summary>One turn, as <see cref="RunOnce()"/>, taking at most <paramref name="maxFrames"/> frames from each port (a caller's frame limit).</summary>
+    internal int RunOnce(int maxFrames)
     {
         EnterRun();
         try
         {
-            return Turn();
+            return Turn(Math.Clamp(maxFrames, 1, _burst));
         }
         finally
         {
@@ -215,7 +213,8 @@ public sealed class PacketLoop : IDisposable
     /// <see cref="PacketLoopOptions.PollingMode"/> says.
     /// </summary>
     /// <param name="cancellationToken">Stops the run (a normal return, not an exception).</param>
-    /// <exception cref="NetDriverException">A port is disposed or its device gone (BadState).</exception>
+    /// <exception cref="NetDriverException">A port is disposed or its device gone (BadState), or the wait set's wake-up could
+    /// not be made at the first sleep.</exception>
     /// <exception cref="InvalidOperationException">A run is in progress.</exception>
     /// <exception cref="ObjectDisposedException">The loop is disposed.</exception>
     /// <remarks>Any exception of the handler ends the run too; the loop holds no buffer when this returns or throws.</remarks>
@@ -231,7 +230,7 @@ public sealed class PacketLoop : IDisposable
             long idleSince = 0;
             while (Volatile.Read(ref _stopRequested) == 0)
             {
-                if (Turn() > 0)
+                if (Turn(_burst) > 0)
                 {
                     idleSince = 0;
                     continue;
@@ -258,11 +257,12 @@ public sealed class PacketLoop : IDisposable
                 }
 
                 idleSince = 0;
+                NetDriverWaitSet waitSet = WaitSet();
                 if (Volatile.Read(ref _stopRequested) == 0)
                 {
                     // A port whose software transmit queue still holds frames is looked at again within 1 ms (the queue
                     // moves at each recycle); otherwise the sleep lasts until a frame, a Stop or a device check.
-                    _ = _waitSet.WaitForReceive(HasPendingTransmit() ? NetDriverWaitSet.FallbackSlice : Timeout.InfiniteTimeSpan, CancellationToken.None);
+                    _ = waitSet.WaitForReceive(HasPendingTransmit() ? NetDriverWaitSet.FallbackSlice : Timeout.InfiniteTimeSpan, CancellationToken.None);
                 }
             }
         }
@@ -316,11 +316,10 @@ public sealed class PacketLoop : IDisposable
     /// <remarks>Thread-safe; returns at once (await <see cref="Completion"/> for a run of <see cref="Start"/>).</remarks>
     public void Stop()
     {
-        Volatile.Write(ref _stopRequested, 1);
-        if (Volatile.Read(ref _disposed) == 0)
-        {
-            _waitSet.Wake();
-        }
+        // Full fence, then the wait set: either a run about to sleep sees the request, or this sees its wait set and
+        // signals it (the signal lasts until a wait takes it); see WaitSet.
+        Interlocked.Exchange(ref _stopRequested, 1);
+        Volatile.Read(ref _waitSet)?.Wake();
     }
 
     /// <summary>Stops the run, waits up to 5 s for a run of <see cref="Start"/> to end, and releases the wait set. The ports stay open.</summary>
@@ -342,7 +341,7 @@ public sealed class PacketLoop : IDisposable
 
         if (!IsRunning)
         {
-            _waitSet.Dispose();
+            Volatile.Read(ref _waitSet)?.Dispose();
         }
     }
 
@@ -363,13 +362,16 @@ public sealed class PacketLoop : IDisposable
         Volatile.Write(ref _stopRequested, 0);
     }
 
-    private int Turn()
+    /// <summary>Receive buffers posted to <paramref name="port"/> by this loop and not yet filled (as far as it knows).</summary>
+    internal int PostedBuffers(int port) => _posted[port];
+
+    private int Turn(int maxFrames)
     {
         int received = 0;
         for (int port = 0; port < _ports.Length; port++)
         {
             Refill(port);
-            received += ReceiveAndProcess(port);
+            received += ReceiveAndProcess(port, maxFrames);
         }
 
         for (int port = 0; port < _ports.Length; port++)
@@ -378,6 +380,24 @@ public sealed class PacketLoop : IDisposable
         }
 
         return received;
+    }
+
+    /// <summary>The wait set a sleeping run uses, made at its first sleep (a loop driven by <see cref="RunOnce()"/> alone holds
+    /// no descriptor). Published with a full fence, the other half of <see cref="Stop"/>'s handshake.</summary>
+    private NetDriverWaitSet WaitSet()
+    {
+        NetDriverWaitSet? waitSet = Volatile.Read(ref _waitSet);
+        if (waitSet is null)
+        {
+            waitSet = new NetDriverWaitSet(_ports);
+            if (Interlocked.CompareExchange(ref _waitSet, waitSet, null) is { } other)
+            {
+                waitSet.Dispose();
+                waitSet = other;
+            }
+        }
+
+        return waitSet;
     }
 
     private bool HasPendingTransmit()
@@ -393,15 +413,10 @@ public sealed class PacketLoop : IDisposable
         return false;
     }
 
-    /// <summary>Posts fresh buffers until the port holds its target, once it lacks a burst's worth (or all of a smaller target).</summary>
+    /// <summary>Posts fresh buffers until the port holds its target (at once: a queue kept full takes a burst whenever one arrives).</summary>
     private void Refill(int port)
     {
         int want = _postTarget[port] - _posted[port];
-        if (want <= 0 || want < Math.Min(_burst, _postTarget[port]))
-        {
-            return;
-        }
-
         while (want > 0)
         {
             int count = Math.Min(want, _scratch.Length);
@@ -458,12 +473,12 @@ public sealed class PacketLoop : IDisposable
         return accepted;
     }
 
-    private int ReceiveAndProcess(int port)
+    private int ReceiveAndProcess(int port, int maxFrames)
     {
         int count;
         try
         {
-            count = _ports[port].ReceiveBatch(_batch.ReceiveSpace);
+            count = _ports[port].ReceiveBatch(_batch.ReceiveSpace[..maxFrames]);
         }
         catch (NetDriverException error)
         {
