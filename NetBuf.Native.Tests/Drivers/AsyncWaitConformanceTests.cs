@@ -129,6 +129,36 @@ public sealed class AsyncWaitConformanceTests(string kind)
         _rig.AssertAllBackAfterDispose();
     }
 
+    [Test]
+    public async Task A_wait_set_over_the_driver_and_a_loopback_pair_wakes_on_the_drivers_frame()
+    {
+        _rig.Post(8);
+        using var pool = new NetBufPool(32, 2048);
+        (LoopbackDriver other, LoopbackDriver otherPeer) = LoopbackDriver.CreatePair(pool, queueSize: 4);
+        try
+        {
+            using var set = new NetDriverWaitSet(Driver, other);
+            bool woken = false;
+            for (int attempt = 0; attempt < 10 && !woken; attempt++)
+            {
+                _rig.Inject(ConformanceRig.Frame(80, 5));
+                woken = await set.WaitForReceiveAsync(Limit).AsTask().WaitAsync(Limit);
+            }
+
+            Assert.That(woken, Is.True, "the driver's frame woke the set");
+            NetBufPtr frame = _rig.ReceiveTestFrame();
+            _rig.Pool.FromBufPtr(frame).Dispose();
+            DrainAndRepost();
+        }
+        finally
+        {
+            other.Dispose();
+            otherPeer.Dispose();
+        }
+
+        _rig.AssertAllBackAfterDispose();
+    }
+
     /// <summary>Starts a wait that is still pending 100 ms later (a stray frame that ends one early is taken, and the wait started again).</summary>
     private async Task<Task<bool>> PendingWaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {

@@ -178,4 +178,58 @@ public sealed class AsyncWaitLoopbackTests
         b.Dispose();
         Assert.That(pool.InUse, Is.Zero);
     }
+
+    [Test]
+    public async Task A_wait_sets_async_wait_wakes_on_either_driver_on_wake_on_a_disposed_driver_and_on_cancellation()
+    {
+        using var pool = new NetBufPool(128, 2048);
+        (LoopbackDriver a, LoopbackDriver aPeer) = LoopbackDriver.CreatePair(pool, queueSize: 8);
+        (LoopbackDriver b, LoopbackDriver bPeer) = LoopbackDriver.CreatePair(pool, queueSize: 8);
+        foreach (LoopbackDriver driver in new[] { a, b })
+        {
+            Assert.That(driver.TryRecycleRxBuffer(pool.Alloc().IntoBufPtr()), Is.True);
+        }
+
+        using (var set = new NetDriverWaitSet(a, b))
+        {
+            Assert.That(await set.WaitForReceiveAsync(TimeSpan.Zero), Is.False, "looking only");
+            var clock = Stopwatch.StartNew();
+            Assert.That(await set.WaitForReceiveAsync(TimeSpan.FromMilliseconds(200)).AsTask().WaitAsync(Limit), Is.False, "timed out");
+            Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(150)));
+
+            foreach ((LoopbackDriver receiver, LoopbackDriver sender) in new[] { (a, aPeer), (b, bPeer) })
+            {
+                ValueTask<bool> wait = set.WaitForReceiveAsync(Timeout.InfiniteTimeSpan);
+                Assert.That(wait.IsCompleted, Is.False);
+                Assert.That(sender.TryTransmit(sender.AllocTxBuffer(60)), Is.True);
+                Assert.That(await wait.AsTask().WaitAsync(Limit), Is.True, $"woken by {receiver.DeviceName}");
+                Assert.That(receiver.TryReceive(out NetBufPtr frame), Is.True);
+                Assert.That(receiver.TryRecycleRxBuffer(frame), Is.True);
+                _ = sender.RecycleTxBuffers();
+            }
+
+            ValueTask<bool> woken = set.WaitForReceiveAsync(Timeout.InfiniteTimeSpan);
+            _ = Task.Run(set.Wake);
+            Assert.That(await woken.AsTask().WaitAsync(Limit), Is.True, "Wake ends a wait");
+            set.Wake();
+            Assert.That(await set.WaitForReceiveAsync(Limit).AsTask().WaitAsync(Limit), Is.True, "a wake-up before the wait is kept");
+
+            using (var cancel = new CancellationTokenSource())
+            {
+                ValueTask<bool> cancelled = set.WaitForReceiveAsync(Timeout.InfiniteTimeSpan, cancel.Token);
+                await cancel.CancelAsync();
+                Assert.That(async () => await cancelled.AsTask().WaitAsync(Limit), Throws.InstanceOf<OperationCanceledException>());
+            }
+
+            ValueTask<bool> disposal = set.WaitForReceiveAsync(Timeout.InfiniteTimeSpan);
+            await Task.Run(b.Dispose);
+            Assert.That(await disposal.AsTask().WaitAsync(Limit), Is.True, "a disposed driver wakes the set (its next call says so)");
+            Assert.That(() => b.TryReceive(out _), Throws.InstanceOf<NetDriverException>());
+        }
+
+        a.Dispose();
+        aPeer.Dispose();
+        bPeer.Dispose();
+        Assert.That(pool.InUse, Is.Zero);
+    }
 }
