@@ -191,6 +191,73 @@ public sealed class UsageSamples
     }
 
     [Test]
+    public async Task AsyncDriverLoop()
+    {
+        // given: async-driver-loop
+        using var pool = new NetBufPool(capacity: 256, bufferLength: 2048);
+        var (driver, wire) = LoopbackDriver.CreatePair(pool, queueSize: 64);
+        using var stopping = new CancellationTokenSource();
+        int handled = 0;
+        void Handle(ReadOnlySpan<byte> frame)
+        {
+            if (++handled == 3)
+            {
+                stopping.Cancel();
+            }
+        }
+
+        var sender = Task.Run(async () =>
+        {
+            while (Volatile.Read(ref handled) < 3)
+            {
+                _ = wire.RecycleTxBuffers();
+                _ = wire.TryTransmit(wire.AllocTxBuffer(60));
+                await Task.Delay(20);
+            }
+        });
+        // end given
+
+        // sample: async-driver-loop
+        // The receive loop of a worker service (a BackgroundService's ExecuteAsync): while it waits, no thread is parked.
+        var batch = new NetBufPtr[32];
+        if (!pool.TryAllocBulk(batch))
+        {
+            throw new InvalidOperationException("pool exhausted");
+        }
+
+        driver.RecycleRxBuffers(batch);               // post the receive ring
+        try
+        {
+            while (true)
+            {
+                if (!await driver.WaitForReceiveAsync(TimeSpan.FromSeconds(1), stopping.Token))
+                {
+                    continue;                         // a quiet second: a place for housekeeping
+                }
+
+                int count = driver.ReceiveBatch(batch);
+                for (int i = 0; i < count; i++)
+                {
+                    Handle(batch[i].Packet);
+                }
+
+                driver.RecycleRxBuffers(batch.AsSpan(0, count));   // the same buffers, posted again
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // stopping: the host is shutting down
+        }
+        // end sample
+
+        await sender.WaitAsync(TimeSpan.FromSeconds(5));
+        driver.Dispose();
+        wire.Dispose();
+        Assert.That(handled, Is.GreaterThanOrEqualTo(3));
+        Assert.That(pool.InUse, Is.Zero);
+    }
+
+    [Test]
     public void BuildWithHeadroom()
     {
         // given: build-with-headroom

@@ -57,6 +57,9 @@ public sealed class LoopbackDriver : NetDriver
     /// <summary>A wait set's wake-up while one sleeps on this end (<see cref="ArmWait"/>); signalled by the peer's transmit.</summary>
     private Linux.WakeEvent? _waker;
 
+    /// <summary>An asynchronous wait's waiter while one is pending on this end (<see cref="ArmAsyncWait"/>); notified by the peer's transmit.</summary>
+    private AsyncReceiveWaiter? _asyncWaiter;
+
     /// <summary>Creates a driver looped to itself: what it transmits, it receives.</summary>
     /// <param name="pool">The pool of every buffer it handles.</param>
     /// <param name="queueSize">Buffers each of its queues holds, 1 to 65536.</param>
@@ -246,7 +249,26 @@ public sealed class LoopbackDriver : NetDriver
     {
         _frameArrived.Set();
         Volatile.Read(ref _waker)?.Signal();
+
+        // An async wait ends at once (a driver's own with BadState; a wait set's with true): its round exits the use count.
+        Volatile.Read(ref _asyncWaiter)?.OnReady();
     }
+
+    /// <inheritdoc/>
+    internal override bool SignalsAsyncWaits => true;
+
+    /// <inheritdoc/>
+    internal override bool ArmAsyncWait(AsyncReceiveWaiter waiter)
+    {
+        Volatile.Write(ref _asyncWaiter, waiter);
+
+        // Full fence: the waiter is visible before the queue is looked at (the handshake of WakePeer).
+        Interlocked.MemoryBarrier();
+        return _received.Count > 0;
+    }
+
+    /// <inheritdoc/>
+    internal override void DisarmAsyncWait() => Volatile.Write(ref _asyncWaiter, null);
 
     /// <inheritdoc/>
     internal override bool ArmWait(Linux.WakeEvent waker)
@@ -321,5 +343,10 @@ public sealed class LoopbackDriver : NetDriver
         // A wait set asleep on the peer (the WakeEvent stays valid: its owner disposes it only after it
         // disarmed every driver, and a signal racing that disposal writes nothing).
         Volatile.Read(ref peer._waker)?.Signal();
+
+        // An async wait pending on the peer completes here (its continuation is queued, not run on this thread). A
+        // waiter read just before its round ended may be notified once more: its next wait then returns true at once
+        // ("a frame may be waiting"), which is what a frame delivered meanwhile means anyway.
+        Volatile.Read(ref peer._asyncWaiter)?.OnReady();
     }
 }

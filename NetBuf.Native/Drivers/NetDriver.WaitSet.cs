@@ -2,7 +2,7 @@ using NetBufNative.Drivers.Linux;
 
 namespace NetBufNative.Drivers;
 
-/// <summary>What a <see cref="NetDriverWaitSet"/> asks of a driver to sleep on several at once.</summary>
+/// <summary>What a <see cref="NetDriverWaitSet"/> and an asynchronous wait (<see cref="AsyncReceiveWaiter"/>) ask of a driver to sleep on it.</summary>
 public abstract partial class NetDriver
 {
     /// <summary>Most descriptors one driver gives a wait set: its device and its close event.</summary>
@@ -42,6 +42,32 @@ public abstract partial class NetDriver
     /// wakes no descriptor on some devices).</summary>
     /// <exception cref="NetDriverException">The device is gone (BadState).</exception>
     internal virtual void CheckDevice()
+    {
+    }
+
+    /// <summary>Whether the driver has descriptors to wait on (<see cref="GetWaitDescriptors"/>): the Linux drivers.</summary>
+    internal virtual bool HasWaitDescriptors => false;
+
+    /// <summary>Whether the driver wakes an asynchronous wait itself (<see cref="ArmAsyncWait"/>) rather than by a descriptor: the loopback driver, whose peer's transmit does.</summary>
+    internal virtual bool SignalsAsyncWaits => false;
+
+    /// <summary>Whether a long wait must ask <see cref="CheckDevice"/> every <see cref="NetDriverWaitSet.CheckInterval"/>: a deleted
+    /// interface wakes no descriptor (AF_XDP, and a packet socket whose error was reported already).</summary>
+    internal virtual bool NeedsDeviceChecks => false;
+
+    /// <summary>Whether a frame can arrive at all: <see langword="false"/> while a device driver has no receive buffer posted
+    /// (its waits then return <see langword="false"/> at once).</summary>
+    internal virtual bool CanReceiveLater => true;
+
+    /// <summary>
+    /// Before an asynchronous wait's round (inside the use count): a driver of <see cref="SignalsAsyncWaits"/> keeps
+    /// <paramref name="waiter"/> to notify (<see cref="AsyncReceiveWaiter.OnReady"/>) when a frame arrives or it is disposed.
+    /// </summary>
+    /// <returns><see langword="true"/> when a frame is waiting now.</returns>
+    internal virtual bool ArmAsyncWait(AsyncReceiveWaiter waiter) => false;
+
+    /// <summary>After the round: forget the waiter of <see cref="ArmAsyncWait"/> (from any thread, the driver's caller awaiting).</summary>
+    internal virtual void DisarmAsyncWait()
     {
     }
 }

@@ -35,7 +35,8 @@ namespace NetBufNative.Drivers;
 /// </list>
 /// <para>
 /// Thread safety: one thread at a time uses a driver (as a NIC queue), except <see cref="Dispose"/>, the counters and
-/// <see cref="HeldBuffers"/>, which any thread may use at any time.
+/// <see cref="HeldBuffers"/>, which any thread may use at any time. A pending <see cref="WaitForReceiveAsync"/> is a use:
+/// call nothing else (but those) until its <see cref="ValueTask{TResult}"/> completed.
 /// </para>
 /// </remarks>
 public abstract partial class NetDriver : INetDriver
@@ -766,8 +767,11 @@ public abstract partial class NetDriver : INetDriver
     /// <summary>Throws the exception of a disposed driver.</summary>
     /// <exception cref="NetDriverException">Always (BadState).</exception>
     [DoesNotReturn]
-    protected void ThrowDisposed() =>
-        throw new NetDriverException(NetDriverErrorKind.BadState, $"The driver of {DeviceName} is disposed.");
+    protected void ThrowDisposed() => throw DisposedError();
+
+    /// <summary>The exception of a disposed driver (BadState).</summary>
+    private NetDriverException DisposedError() =>
+        new(NetDriverErrorKind.BadState, $"The driver of {DeviceName} is disposed.");
 
     private static void CheckTimeout(TimeSpan timeout)
     {

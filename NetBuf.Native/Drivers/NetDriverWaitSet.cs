@@ -19,12 +19,13 @@ namespace NetBufNative.Drivers;
 /// interface wakes no descriptor on some devices (AF_XDP, and a packet socket whose error was already reported).
 /// </para>
 /// <para>
-/// Thread safety: <see cref="WaitForReceive"/> is for one thread at a time (the thread that uses the drivers);
+/// Thread safety: <see cref="WaitForReceive"/> and <see cref="WaitForReceiveAsync"/> are for one thread at a time (the thread
+/// that uses the drivers, which calls no driver while an async wait is pending);
 /// <see cref="Wake"/> may be called from any thread, and <see cref="Dispose"/> once no wait is in progress. A driver
 /// disposed during a wait wakes it (the wait returns <see langword="true"/>, and that driver's next call throws).
 /// </para>
 /// </remarks>
-public sealed unsafe class NetDriverWaitSet : IDisposable
+public sealed unsafe partial class NetDriverWaitSet : IDisposable
 {
     /// <summary>How often a sleeping set looks whether its drivers' devices are still there: 100 ms, the AF_XDP
     /// driver's own link check, so a deleted interface ends a wait without a limit within about that long.</summary>
@@ -141,6 +142,9 @@ public sealed unsafe class NetDriverWaitSet : IDisposable
     {
         _waker?.Signal();
         _fallbackWake?.Set();
+
+        // Off Linux an async wait has no descriptor to be woken by (on Linux the waker's eventfd is registered too).
+        Volatile.Read(ref _asyncWaiter)?.OnReady();
     }
 
     /// <summary>Releases the wake-up descriptor. The drivers stay open. Calling it again does nothing.</summary>

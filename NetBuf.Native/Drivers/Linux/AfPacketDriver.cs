@@ -638,6 +638,15 @@ public sealed unsafe class AfPacketDriver : NetDriver
     internal override int GetWaitDescriptors(Span<PollFd> destination) => _queues.GetWaitDescriptors(destination);
 
     /// <inheritdoc/>
+    internal override bool HasWaitDescriptors => true;
+
+    /// <inheritdoc/>
+    internal override bool CanReceiveLater => _queues.Posted.Count > 0;
+
+    /// <inheritdoc/>
+    internal override bool NeedsDeviceChecks => true;
+
+    /// <inheritdoc/>
     internal override void CheckDevice() => CheckBound();
 
     /// <inheritdoc/>

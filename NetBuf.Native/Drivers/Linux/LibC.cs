@@ -38,6 +38,17 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
     internal static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
 
+    [LibraryImport(Library, EntryPoint = "epoll_create1", SetLastError = true)]
+    internal static partial int EpollCreate1(int flags);
+
+    /// <summary><c>epoll_ctl</c>; <paramref name="epollEvent"/> points to a <c>struct epoll_event</c> laid out by <see cref="EpollEvent"/>.</summary>
+    [LibraryImport(Library, EntryPoint = "epoll_ctl", SetLastError = true)]
+    internal static partial int EpollCtl(int epollFd, int operation, int fd, void* epollEvent);
+
+    /// <summary><c>epoll_wait</c>; <paramref name="events"/> holds <paramref name="maxEvents"/> entries of <see cref="EpollEvent.Size"/> bytes.</summary>
+    [LibraryImport(Library, EntryPoint = "epoll_wait", SetLastError = true)]
+    internal static partial int EpollWait(int epollFd, void* events, int maxEvents, int timeoutMilliseconds);
+
     [LibraryImport(Library, EntryPoint = "socket", SetLastError = true)]
     internal static partial int Socket(int domain, int type, int protocol);
 

@@ -25,6 +25,15 @@ internal static class LinuxConstants
     internal const short POLLHUP = 0x010;
     internal const short POLLNVAL = 0x020;
 
+    // sys/epoll.h: EPOLL_CLOEXEC is O_CLOEXEC; the event bits of poll.h, plus EPOLLONESHOT (1 << 30).
+    internal const int EPOLL_CLOEXEC = O_CLOEXEC;
+    internal const int EPOLL_CTL_ADD = 1;
+    internal const int EPOLL_CTL_DEL = 2;
+    internal const uint EPOLLIN = 0x001;
+    internal const uint EPOLLERR = 0x008;
+    internal const uint EPOLLHUP = 0x010;
+    internal const uint EPOLLONESHOT = 1u << 30;
+
     // socket.h
     internal const int AF_INET = 2;
     internal const int AF_PACKET = 17;
@@ -74,6 +83,9 @@ internal static class LinuxConstants
 
     // linux/if_tun.h: TUNSETIFF = _IOW('T', 202, int).
     internal const uint TUNSETIFF = 0x400454CA;
+
+    // linux/if_tun.h: TUNGETIFF = _IOR('T', 210, unsigned int); EBADFD once the interface is deleted.
+    internal const uint TUNGETIFF = 0x800454D2;
     internal const short IFF_TAP = 0x0002;
     internal const short IFF_NO_PI = 0x1000;
 

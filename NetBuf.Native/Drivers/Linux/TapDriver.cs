@@ -240,6 +240,26 @@ public sealed unsafe class TapDriver : NetDriver
     internal override int GetWaitDescriptors(Span<PollFd> destination) => _queues.GetWaitDescriptors(destination);
 
     /// <inheritdoc/>
+    internal override bool HasWaitDescriptors => true;
+
+    /// <inheritdoc/>
+    /// <remarks>A deleted TAP interface detaches the descriptor, which then reports an error to <c>poll</c> and EBADFD to every
+    /// call: asked here with <c>ioctl(TUNGETIFF)</c>, which neither reads nor writes a frame.</remarks>
+    internal override void CheckDevice()
+    {
+        IfReq request = default;
+
+        // Sound: the kernel writes at most the 40 bytes of the local for the duration of the call.
+        if (LibC.IoCtl(_device.Fd, LinuxConstants.TUNGETIFF, &request) != 0 && Marshal.GetLastPInvokeError() == Errno.EBADFD)
+        {
+            throw InterfaceGone();
+        }
+    }
+
+    /// <inheritdoc/>
+    internal override bool CanReceiveLater => _queues.Posted.Count > 0;
+
+    /// <inheritdoc/>
     protected override void OnDisposing() => _device.WakeForClose();
 
     /// <inheritdoc/>

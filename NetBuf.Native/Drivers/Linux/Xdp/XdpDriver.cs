@@ -521,6 +521,15 @@ public sealed unsafe class XdpDriver : NetDriver
     /// <inheritdoc/>
     internal override void CheckDevice() => CheckLink();
 
+    /// <inheritdoc/>
+    internal override bool HasWaitDescriptors => true;
+
+    /// <inheritdoc/>
+    internal override bool CanReceiveLater => _posted > 0;
+
+    /// <inheritdoc/>
+    internal override bool NeedsDeviceChecks => true;
+
     /// <summary>
     /// Detaches the XDP program (closes the BPF link; when drivers of other queues share it, the last of them to be
     /// disposed does), closes the socket (the kernel stops using the UMEM and takes the socket out of the XSKMAP) and
