@@ -45,6 +45,10 @@ public abstract partial class NetDriver
     {
     }
 
+    /// <summary>Whether the driver holds received frames outside its device (AF_PACKET's segments of a super-packet that did
+    /// not fit the last receive): a wait set must not sleep on the descriptors then.</summary>
+    internal virtual bool HasBufferedFrames => false;
+
     /// <summary>Whether the driver has descriptors to wait on (<see cref="GetWaitDescriptors"/>): the Linux drivers.</summary>
     internal virtual bool HasWaitDescriptors => false;
 

@@ -100,6 +100,7 @@ public sealed partial class NetDriverWaitSet
                     }
                     else
                     {
+                        ready |= core.HasBufferedFrames;
                         count += core.GetWaitDescriptors(descriptors[count..]);
                     }
                 }

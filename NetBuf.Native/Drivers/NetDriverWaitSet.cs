@@ -185,7 +185,7 @@ public sealed unsafe partial class NetDriverWaitSet : IDisposable
                     return Sleep.Ready;
                 }
 
-                ready |= core.ArmWait(_waker!);
+                ready |= core.ArmWait(_waker!) | core.HasBufferedFrames;
                 count += core.GetWaitDescriptors(new Span<PollFd>(polls + count, capacity - count));
             }
 

@@ -650,8 +650,8 @@ public sealed unsafe class AfPacketDriver : NetDriver
     internal override void CheckDevice() => CheckBound();
 
     /// <inheritdoc/>
-    /// <remarks>Segments of a super-packet that did not fit the last receive wait here, not in the socket: the set must not sleep.</remarks>
-    internal override bool ArmWait(WakeEvent waker) => _ready.Count > 0;
+    /// <remarks>Segments of a super-packet that did not fit the last receive wait here, not in the socket.</remarks>
+    internal override bool HasBufferedFrames => _ready.Count > 0;
 
     /// <inheritdoc/>
     protected override void OnDisposing() => _device.WakeForClose();
