@@ -45,6 +45,10 @@ public abstract partial class NetDriver
     {
     }
 
+    /// <summary>Frames the kernel dropped before this driver could take them (a socket's or ring's receive queue was full, or
+    /// no buffer was posted), as the kernel counts them; 0 where it counts none. Any thread; may make a system call.</summary>
+    internal virtual long KernelRxDrops => 0;
+
     /// <summary>Whether the driver holds received frames outside its device (AF_PACKET's segments of a super-packet that did
     /// not fit the last receive): a wait set must not sleep on the descriptors then.</summary>
     internal virtual bool HasBufferedFrames => false;

@@ -124,6 +124,8 @@ public sealed class PacketLoop : IDisposable
             _postTarget[i] = Math.Min(options.PostedBuffersPerPort ?? _ports[i].RxQueueSize, _ports[i].RxQueueSize);
         }
 
+        PacketLoopMetrics.Register(this);
+
     }
 
     /// <summary>Creates a loop whose handler is a delegate.</summary>
@@ -331,6 +333,8 @@ public sealed class PacketLoop : IDisposable
         {
             return;
         }
+
+        PacketLoopMetrics.Unregister(this);
 
         // 5 s: far beyond one turn (a burst per port and a sleep the Stop woke), short enough to finish a shutdown.
         // Waits on the task's handle, which does not throw a failed run's exception (Completion keeps it).

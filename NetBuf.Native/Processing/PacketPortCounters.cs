@@ -51,12 +51,17 @@ public sealed class PacketPortCounters
     /// <summary>Frames the driver accepted and then failed to send (<see cref="NetDriver.TxDropped"/>); 0 for a driver not derived from <see cref="NetDriver"/>.</summary>
     public long DriverTxDrops => (Driver as NetDriver)?.TxDropped ?? 0;
 
+    /// <summary>Frames the kernel dropped before the port's driver could take them (AF_PACKET: the socket's receive queue was
+    /// full; AF_XDP: the receive ring was full or the fill ring empty); 0 for a driver whose kernel counts none. Reading it
+    /// may make a system call.</summary>
+    public long KernelRxDrops => (Driver as NetDriver)?.KernelRxDrops ?? 0;
+
     /// <summary>The last error the loop went on after, or <see langword="null"/>.</summary>
     public NetDriverException? LastError { get; private set; }
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{Driver.DeviceName}: received {Received}, transmitted {Transmitted}, handler drops {HandlerDrops}, tx-full drops {TxFullDrops}, tx-error drops {TxErrorDrops}, errors {Errors}, post shortfalls {PostShortfalls}, driver rx/tx drops {DriverRxDrops}/{DriverTxDrops}";
+        $"{Driver.DeviceName}: received {Received}, transmitted {Transmitted}, handler drops {HandlerDrops}, tx-full drops {TxFullDrops}, tx-error drops {TxErrorDrops}, errors {Errors}, post shortfalls {PostShortfalls}, driver rx/tx drops {DriverRxDrops}/{DriverTxDrops}, kernel rx drops {KernelRxDrops}";
 
     internal void AddReceived(int count) => Volatile.Write(ref _received, _received + count);
 

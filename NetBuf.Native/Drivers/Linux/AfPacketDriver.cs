@@ -650,6 +650,10 @@ public sealed unsafe class AfPacketDriver : NetDriver
     internal override void CheckDevice() => CheckBound();
 
     /// <inheritdoc/>
+    /// <remarks><c>PACKET_STATISTICS</c>' tp_drops, totalled (<see cref="GetStatistics"/>); 0 once the driver is disposed.</remarks>
+    internal override long KernelRxDrops => TryGetStatistics()?.Drops ?? 0;
+
+    /// <inheritdoc/>
     /// <remarks>Segments of a super-packet that did not fit the last receive wait here, not in the socket.</remarks>
     internal override bool HasBufferedFrames => _ready.Count > 0;
 

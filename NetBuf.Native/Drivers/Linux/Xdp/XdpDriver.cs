@@ -522,6 +522,11 @@ public sealed unsafe class XdpDriver : NetDriver
     internal override void CheckDevice() => CheckLink();
 
     /// <inheritdoc/>
+    /// <remarks>The socket's <c>rx_dropped</c> (which includes frames that found the fill ring empty) plus <c>rx_ring_full</c>
+    /// (<see cref="GetStatistics"/>); 0 once the driver is disposed.</remarks>
+    internal override long KernelRxDrops => TryGetStatistics() is { } statistics ? statistics.RxDropped + statistics.RxRingFull : 0;
+
+    /// <inheritdoc/>
     internal override bool HasWaitDescriptors => true;
 
     /// <inheritdoc/>
