@@ -55,9 +55,9 @@ internal static class LoopThroughput
 
         Console.WriteLine();
         Machine.Print();
-        Console.WriteLine(Text($"// {Pinning(generatorCpu, loopCpu)}; medians over {rounds} rounds; drops are counts summed over the rounds' windows; B/frame: GC bytes per {what} frame on the loop's thread, the largest of the rounds"));
-        Console.WriteLine(Text($"| driver | mode | frame | offered/s | {what}/s | {what}/s per round | share | loop drops: tx-full / tx-error / driver rx / driver tx | port sockets' drops | interfaces' drops (rx_dropped/tx_dropped) | B/frame |"));
-        Console.WriteLine("|---|---|---:|---:|---:|---|---:|---|---:|---|---:|");
+        Console.WriteLine(Text($"// {Pinning(generatorCpu, loopCpu)}; medians over {rounds} rounds; loop sent/s: frames the loop's ports took per second over the loop's own window; drops are counts summed over the rounds' windows; B/frame: GC bytes per {what} frame on the loop's thread, the largest of the rounds"));
+        Console.WriteLine(Text($"| driver | mode | frame | offered/s | {what}/s | {what}/s per round | share | loop sent/s | loop drops: tx-full / tx-error / driver rx / driver tx | port sockets' drops | interfaces' drops (rx_dropped/tx_dropped) | B/frame |"));
+        Console.WriteLine("|---|---|---:|---:|---:|---|---:|---:|---|---:|---|---:|");
         foreach (IGrouping<(string Driver, PollingMode? Mode, int Frame), Sample> row in samples.GroupBy(s => (s.Driver, s.Mode, s.Frame)))
         {
             Sample[] rs = [.. row.OrderBy(s => s.Round)];
@@ -78,7 +78,7 @@ internal static class LoopThroughput
             string linkDrops = string.Join(", ", links.Where(p => p.Value != (0, 0)).Select(p => Text($"{p.Key} {p.Value.Rx}/{p.Value.Tx}")));
             string bytes = row.Key.Driver == "kernel" ? "n/a" : Text($"{rs.Max(s => s.BytesPerFrame):0.###}");
             Console.WriteLine(Text(
-                $"| {Label(row.Key.Driver)} | {ModeName(row.Key.Mode)} | {row.Key.Frame} | {Median(rs.Select(s => s.Offered)):N0} | {Median(rs.Select(s => s.Passed)):N0} | {perRound} | {Median(rs.Select(s => s.Share)):P1} | {loopDrops} | {sockets} | {(linkDrops.Length == 0 ? "0" : linkDrops)} | {bytes} |"));
+                $"| {Label(row.Key.Driver)} | {ModeName(row.Key.Mode)} | {row.Key.Frame} | {Median(rs.Select(s => s.Offered)):N0} | {Median(rs.Select(s => s.Passed)):N0} | {perRound} | {Median(rs.Select(s => s.Share)):P1} | {(row.Key.Driver == "kernel" ? "n/a" : Text($"{Median(rs.Select(s => s.LoopSent)):N0}"))} | {loopDrops} | {sockets} | {(linkDrops.Length == 0 ? "0" : linkDrops)} | {bytes} |"));
         }
     }
 
@@ -158,7 +158,7 @@ internal static class LoopThroughput
             double offered = (after.Sent - before.Sent) / seconds;
             double passed = (after.Passed - before.Passed) / seconds;
             LoopWindow window = measured?.Window ?? default;
-            long loopFrames = macswap ? window.Transmitted : window.Transmitted;
+            long loopFrames = window.Transmitted;
             return new Sample(
                 topology.Kind,
                 mode,
@@ -167,6 +167,7 @@ internal static class LoopThroughput
                 offered,
                 passed,
                 offered > 0 ? passed / offered : double.NaN,
+                window.Transmitted / seconds,
                 window,
                 after.SocketDrops - before.SocketDrops,
                 after.GeneratorDrops - before.GeneratorDrops,
@@ -191,6 +192,7 @@ internal static class LoopThroughput
         double Offered,
         double Passed,
         double Share,
+        double LoopSent,
         LoopWindow Loop,
         long SocketDrops,
         long GeneratorDrops,
