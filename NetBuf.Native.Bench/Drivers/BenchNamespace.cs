@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace NetBufNative.Bench.Drivers;
 
@@ -8,8 +9,15 @@ namespace NetBufNative.Bench.Drivers;
 /// no router solicitations or MLD frames mix with the measured traffic) and always removes. All
 /// benchmark traffic stays inside it (and, for the kernel-echo row, a second one it makes).
 /// </summary>
+/// <remarks>
+/// Every namespace alive is listed; on SIGINT (Ctrl-C) or SIGTERM the list is removed before the process ends, so an
+/// interrupted run leaves nothing behind (its sockets and TAP devices go with the process).
+/// </remarks>
 internal sealed class BenchNamespace : IDisposable
 {
+    private static readonly Lock s_liveLock = new();
+    private static readonly HashSet<string> s_live = [];
+    private static PosixSignalRegistration[]? s_signals;
     private static int s_counter;
     private bool _removed;
 
@@ -22,7 +30,13 @@ internal sealed class BenchNamespace : IDisposable
     public static BenchNamespace Create()
     {
         string name = string.Create(CultureInfo.InvariantCulture, $"nbbench-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}");
+        WatchSignals();
         _ = Run(Requirements.IpPath!, "netns", "add", name);
+        lock (s_liveLock)
+        {
+            _ = s_live.Add(name);
+        }
+
         var ns = new BenchNamespace(name);
         try
         {
@@ -60,13 +74,59 @@ internal sealed class BenchNamespace : IDisposable
         }
 
         _removed = true;
+        Remove(Name);
+    }
+
+    /// <summary>Removes one namespace and takes it off the list; a failure is printed, not thrown (clean-up goes on).</summary>
+    private static void Remove(string name)
+    {
+        lock (s_liveLock)
+        {
+            if (!s_live.Remove(name))
+            {
+                return;
+            }
+        }
+
         try
         {
-            _ = Run(Requirements.IpPath!, "netns", "del", Name);
+            _ = Run(Requirements.IpPath!, "netns", "del", name);
         }
         catch (InvalidOperationException exception)
         {
-            Console.Error.WriteLine($"removing namespace {Name}: {exception.Message}");
+            Console.Error.WriteLine($"removing namespace {name}: {exception.Message}");
+        }
+    }
+
+    /// <summary>Once per process: on SIGINT or SIGTERM, removes every namespace still alive, then lets the signal end the process.</summary>
+    private static void WatchSignals()
+    {
+        lock (s_liveLock)
+        {
+            s_signals ??=
+            [
+                PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal),
+                PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal),
+            ];
+        }
+    }
+
+    private static void OnSignal(PosixSignalContext context)
+    {
+        string[] names;
+        lock (s_liveLock)
+        {
+            names = [.. s_live];
+        }
+
+        if (names.Length > 0)
+        {
+            Console.Error.WriteLine($"{context.Signal}: removing the run's namespaces ({string.Join(", ", names)})");
+        }
+
+        foreach (string name in names)
+        {
+            Remove(name);
         }
     }
 

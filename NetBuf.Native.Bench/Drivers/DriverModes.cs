@@ -1,4 +1,5 @@
 using System.Globalization;
+using NetBufNative.Processing;
 
 namespace NetBufNative.Bench.Drivers;
 
@@ -7,19 +8,27 @@ namespace NetBufNative.Bench.Drivers;
 /// namespaces, and every loop is bounded in time):
 /// <c>responder --driver loopback|tap|afpacket [--seconds N] [--in-flight N] [--batch N] [--frame N]</c> runs the
 /// responder and prints the pinger's replies per second as it goes;
-/// <c>drivers [--seconds N] [--in-flight N]</c> measures every path in one run and prints the comparison table.
+/// <c>drivers [--seconds N] [--in-flight N]</c> measures every path in one run and prints the comparison table;
+/// <c>forward</c> and <c>macswap [--driver afpacket|xdp|tap|all] [--mode blocking|busy|adaptive|all] [--frame 64|1514|both] [--seconds N] [--rounds N]</c>
+/// measure frames per second through <see cref="Apps.L2Forwarder"/> and <see cref="Apps.MacSwapReflector"/> under a flood;
+/// <c>latency [--driver ...] [--mode ...] [--seconds N] [--rounds N]</c> times echo round trips through the bridge beside the kernel's.
 /// </summary>
 internal static class DriverModes
 {
     /// <summary>Runs a driver mode if <paramref name="args"/> asks for one; null otherwise.</summary>
     public static int? TryRun(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("responder" or "drivers"))
+        if (args.Length == 0 || args[0] is not ("responder" or "drivers" or "forward" or "macswap" or "latency"))
         {
             return null;
         }
 
         string mode = args[0];
+        if (mode is "forward" or "macswap" or "latency")
+        {
+            return RunLoopMode(mode, args);
+        }
+
         string driver = Option(args, "--driver") ?? "afpacket";
         int seconds = int.Parse(Option(args, "--seconds") ?? (mode == "responder" ? "10" : "3"), CultureInfo.InvariantCulture);
         int inFlight = int.Parse(Option(args, "--in-flight") ?? "64", CultureInfo.InvariantCulture);
@@ -56,6 +65,73 @@ internal static class DriverModes
         }
 
         ComparisonTable.Run(duration, inFlight);
+        return 0;
+    }
+
+    /// <summary>The forward, macswap and latency modes: options checked, requirements said, the table printed.</summary>
+    private static int RunLoopMode(string mode, string[] args)
+    {
+        string driver = Option(args, "--driver") ?? "all";
+        string polling = Option(args, "--mode") ?? (mode == "latency" ? "adaptive,busy" : "all");
+        string frame = Option(args, "--frame") ?? "both";
+        string[] drivers = driver == "all" ? (mode == "forward" ? ["afpacket", "xdp", "tap", "kernel"] : ["afpacket", "xdp", "tap"]) : driver.Split(',');
+        bool kernelAllowed = mode != "macswap";
+        if (drivers.Any(d => d is not ("afpacket" or "xdp" or "tap" or "kernel") || (d == "kernel" && !kernelAllowed)))
+        {
+            Console.Error.WriteLine($"--driver afpacket, xdp, tap{(kernelAllowed ? ", kernel" : "")} or all (a comma-separated list works too)");
+            return 2;
+        }
+
+        PollingMode[] modes;
+        try
+        {
+            modes = polling == "all"
+                ? [PollingMode.Blocking, PollingMode.BusyPoll, PollingMode.Adaptive]
+                : [.. polling.Split(',').Select(m => m switch
+                {
+                    "blocking" => PollingMode.Blocking,
+                    "busy" => PollingMode.BusyPoll,
+                    "adaptive" => PollingMode.Adaptive,
+                    _ => throw new FormatException(m),
+                })];
+        }
+        catch (FormatException)
+        {
+            Console.Error.WriteLine("--mode blocking, busy, adaptive or all (a comma-separated list works too)");
+            return 2;
+        }
+
+        int[]? frames = frame switch
+        {
+            "64" => [64],
+            "1514" => [1514],
+            "both" => [64, 1514],
+            _ => null,
+        };
+        int seconds = int.TryParse(Option(args, "--seconds") ?? "2", NumberStyles.None, CultureInfo.InvariantCulture, out int s) ? s : -1;
+        int rounds = int.TryParse(Option(args, "--rounds") ?? "3", NumberStyles.None, CultureInfo.InvariantCulture, out int r) ? r : -1;
+        if (frames is null || seconds is < 1 or > 600 || rounds is < 1 or > 20)
+        {
+            Console.Error.WriteLine("--frame 64, 1514 or both; --seconds 1..600 (per row and round); --rounds 1..20");
+            return 2;
+        }
+
+        string? missing = Requirements.Missing();
+        if (missing is not null)
+        {
+            return Requirements.Refuse(mode, missing);
+        }
+
+        Machine.Print();
+        if (mode == "latency")
+        {
+            BridgeLatency.Run(drivers, modes, TimeSpan.FromSeconds(seconds), rounds);
+        }
+        else
+        {
+            LoopThroughput.Run(mode == "macswap", drivers, modes, frames, TimeSpan.FromSeconds(seconds), rounds);
+        }
+
         return 0;
     }
 

@@ -21,7 +21,10 @@ internal static class Requirements
     public static int Refuse(string mode, string missing)
     {
         Console.Error.WriteLine($"The {mode} mode needs root on Linux with iproute2 and /dev/net/tun: {missing}.");
-        Console.Error.WriteLine("Debian packages: iproute2 (ip), and libpcap0.8 for the SharpPcap row of the drivers mode: apt-get install -y iproute2 libpcap0.8");
+        Console.Error.WriteLine(mode == "drivers"
+            ? "Debian packages: iproute2 (ip), and libpcap0.8 for the SharpPcap row: apt-get install -y iproute2 libpcap0.8"
+            : "Debian packages: iproute2 (ip) only: apt-get install -y iproute2");
+        Console.Error.WriteLine($"Run: sudo dotnet run -c Release --project NetBuf.Native.Bench -- {mode} ...");
         return 2;
     }
 
