@@ -77,6 +77,27 @@ public sealed class PacketLoopTests
     }
 
     [Test]
+    public void A_second_loop_over_ports_another_filled_takes_their_queues_as_full_instead_of_churning_the_pool()
+    {
+        using (var first = new PacketLoop([_portA], _ => { }))
+        {
+            _ = first.RunOnce();
+        }
+
+        Assert.That(_portA.HeldBuffers, Is.EqualTo(Queue), "the first loop filled the queue");
+        using var second = new PacketLoop([_portA], _ => { });
+        _ = second.RunOnce();
+        long allocations = _pool.GetStatistics().TotalAllocations;
+        for (int i = 0; i < 10; i++)
+        {
+            _ = second.RunOnce();
+        }
+
+        Assert.That(_pool.GetStatistics().TotalAllocations - allocations, Is.Zero, "no buffer allocated and freed per turn");
+        Assert.That(second.PostedBuffers(0), Is.EqualTo(Queue));
+    }
+
+    [Test]
     public void Frames_the_handler_leaves_undecided_are_dropped_and_counted()
     {
         using var loop = new PacketLoop([_portA], _ => { });

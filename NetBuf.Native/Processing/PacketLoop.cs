@@ -454,6 +454,9 @@ public sealed class PacketLoop : IDisposable
             FreeAll(buffers[accepted..]);
             if (accepted < buffers.Length)
             {
+                // The driver's queue is full: buffers posted by someone else (an earlier loop) fill it too. Take it as
+                // full, or every turn would allocate and free a burst; a frame received makes room that is refilled.
+                _posted[port] = _postTarget[port];
                 return;
             }
 
