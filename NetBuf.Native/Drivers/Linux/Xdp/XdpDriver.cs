@@ -79,6 +79,9 @@ public sealed unsafe class XdpDriver : NetDriver
     private readonly NetBufPool _pool;
     private readonly XdpSocket _socket;
     private readonly DeviceHandle _device;
+
+    /// <summary>The packet socket that holds the interface promiscuous (<see cref="XdpDriverOptions.Promiscuous"/>), or -1.</summary>
+    private readonly int _promiscuous = -1;
     private readonly XdpRing _fill;
     private readonly XdpRing _completion;
     private readonly XdpRing _rx;
@@ -189,6 +192,22 @@ public sealed unsafe class XdpDriver : NetDriver
             throw;
         }
 
+        if (options.Promiscuous)
+        {
+            try
+            {
+                _promiscuous = NamespaceThread.Run(options.NetworkNamespace, () => PromiscuousMembership.Open(interfaceName));
+            }
+            catch
+            {
+                _socket.DetachProgram();
+                _ = _device.Close();
+                _socket.UnmapRings();
+                ReleasePoolBuffers();
+                throw;
+            }
+        }
+
         XdpAttachment attachment = _socket.Attachment!;
         _pool = pool;
         _fill = _socket.Fill;
@@ -256,6 +275,9 @@ public sealed unsafe class XdpDriver : NetDriver
     /// <inheritdoc/>
     /// <remarks>The transmit and completion rings' size.</remarks>
     public override int TxQueueSize { get; }
+
+    /// <summary>Whether the driver holds its interface in promiscuous mode (<see cref="XdpDriverOptions.Promiscuous"/>).</summary>
+    public bool IsPromiscuous => _promiscuous >= 0;
 
     /// <summary>Receive or completion descriptors the driver refused (not a chunk it gave the kernel, or a frame beyond its buffer); the kernel's own counts are in <see cref="GetStatistics"/>.</summary>
     /// <remarks>Thread-safe.</remarks>
@@ -547,6 +569,7 @@ public sealed unsafe class XdpDriver : NetDriver
         _socket.DetachProgram();
         _device.Close();
         _socket.UnmapRings();
+        DeviceHandle.CloseQuietly(_promiscuous);
     }
 
     /// <inheritdoc/>

@@ -50,6 +50,14 @@ public sealed class XdpDriverOptions
     public XdpDriver? ShareUmemWith { get; init; }
 
     /// <summary>
+    /// Whether the driver holds the interface in promiscuous mode while it is open (off by default): a real NIC then hands
+    /// the XDP program frames addressed to other hosts too, as a bridge port needs; a veth delivers them anyway. Done with a
+    /// packet socket's membership (<c>PACKET_MR_PROMISC</c>, which the kernel counts per holder and takes back when the
+    /// driver closes or the process dies), so it shows as the interface's <c>promiscuity</c> count, not its <c>PROMISC</c> flag.
+    /// </summary>
+    public bool Promiscuous { get; init; }
+
+    /// <summary>
     /// Whether the driver completes partial TCP/UDP checksums of received frames in copy mode (the default). A Linux sender
     /// whose interface offers checksum offload (a veth) leaves only the pseudo-header's sum in the field, and an AF_XDP
     /// socket gets no word of it (no XDP metadata carries the skb's checksum state), so the driver checks every TCP/UDP
