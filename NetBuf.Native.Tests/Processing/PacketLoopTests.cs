@@ -320,6 +320,38 @@ public sealed class PacketLoopTests
     }
 
     [Test]
+    public void A_loop_started_with_a_cpu_runs_its_handler_on_that_cpu_only()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Ignore("Pinning is implemented on Linux only.");
+        }
+
+        int cpu = Environment.ProcessorCount - 1;
+        var seen = new System.Collections.Concurrent.ConcurrentBag<int>();
+        string? allowed = null;
+        using var loop = new PacketLoop([_portA], batch =>
+        {
+            seen.Add(Thread.GetCurrentProcessorId());
+
+            // The thread's affinity as the kernel keeps it ("Cpus_allowed_list:\t1"), not only where it happened to run.
+            allowed ??= File.ReadLines("/proc/thread-self/status").First(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split(':')[1].Trim();
+        }, new PacketLoopOptions { Cpu = cpu, PollingMode = PollingMode.Blocking });
+        Task run = loop.Start();
+        Assert.That(SpinUntil(() => _portA.HeldBuffers == Queue), Is.True, "the loop posted its port");
+        for (int i = 0; i < 5; i++)
+        {
+            _ = Send(_hostA, 64);
+            Assert.That(SpinUntil(() => seen.Count > i), Is.True);
+        }
+
+        loop.Stop();
+        Assert.That(run.Wait(TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(allowed, Is.EqualTo(cpu.ToString(System.Globalization.CultureInfo.InvariantCulture)), "the loop's thread may run on that CPU only");
+        Assert.That(seen, Is.All.EqualTo(cpu), "and it did");
+    }
+
+    [Test]
     public void A_busy_polling_loop_forwards_and_stops_on_cancellation()
     {
         using var loop = new PacketLoop([_portA, _portB], batch => batch.TransmitAll(1 - batch.Port), new PacketLoopOptions { PollingMode = PollingMode.BusyPoll });
