@@ -203,7 +203,7 @@ public sealed class PacketLoop : IDisposable
         }
         finally
         {
-            Volatile.Write(ref _running, 0);
+            ExitRun();
         }
     }
 
@@ -221,6 +221,12 @@ public sealed class PacketLoop : IDisposable
     public void Run(CancellationToken cancellationToken = default)
     {
         EnterRun();
+        RunEntered(cancellationToken);
+    }
+
+    /// <summary>The run <see cref="EnterRun"/> reserved: turns until a stop, then lets the reservation go.</summary>
+    private void RunEntered(CancellationToken cancellationToken)
+    {
         try
         {
             using CancellationTokenRegistration registration = cancellationToken.CanBeCanceled
@@ -268,7 +274,7 @@ public sealed class PacketLoop : IDisposable
         }
         finally
         {
-            Volatile.Write(ref _running, 0);
+            ExitRun();
         }
     }
 
@@ -279,36 +285,56 @@ public sealed class PacketLoop : IDisposable
     /// <exception cref="ObjectDisposedException">The loop is disposed.</exception>
     public Task Start()
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        // The run is reserved here, on the caller's thread, not when its thread gets going: a Stop (or Dispose) that
+        // follows this call is a stop of this run, whenever the thread starts.
+        EnterRun();
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task? previous = Volatile.Read(ref _completion);
-        if (IsRunning || previous is { IsCompleted: false } || Interlocked.CompareExchange(ref _completion, completion.Task, previous) != previous)
+        try
         {
-            throw new InvalidOperationException($"{Name} is running already.");
-        }
-
-        var thread = new Thread(() =>
-        {
-            try
+            Task? previous = Volatile.Read(ref _completion);
+            if (previous is { IsCompleted: false } || Interlocked.CompareExchange(ref _completion, completion.Task, previous) != previous)
             {
-                if (Options.Cpu is int cpu)
+                throw new InvalidOperationException($"{Name} is running already.");
+            }
+
+            var thread = new Thread(() =>
+            {
+                try
                 {
-                    ThreadAffinity.PinCurrentThread(cpu);
+                    if (Options.Cpu is int cpu)
+                    {
+                        ThreadAffinity.PinCurrentThread(cpu);
+                    }
+                }
+                catch (Exception error)
+                {
+                    ExitRun();
+                    completion.SetException(error);
+                    return;
                 }
 
-                Run();
-                completion.SetResult();
-            }
-            catch (Exception error)
+                try
+                {
+                    RunEntered(CancellationToken.None);
+                    completion.SetResult();
+                }
+                catch (Exception error)
+                {
+                    completion.SetException(error);
+                }
+            })
             {
-                completion.SetException(error);
-            }
-        })
+                IsBackground = true,
+                Name = Name,
+            };
+            thread.Start();
+        }
+        catch
         {
-            IsBackground = true,
-            Name = Name,
-        };
-        thread.Start();
+            ExitRun();
+            throw;
+        }
+
         return completion.Task;
     }
 
@@ -326,8 +352,11 @@ public sealed class PacketLoop : IDisposable
     /// <remarks>Thread-safe; calling it again does nothing. Not from the handler.</remarks>
     public void Dispose()
     {
+        // Disposed first, then stopped (both full fences): a run entering meanwhile either sees the disposal and does not
+        // start, or cleared its stop request before this Stop, which it then sees (see EnterRun).
+        bool first = Interlocked.Exchange(ref _disposed, 1) == 0;
         Stop();
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (!first)
         {
             return;
         }
@@ -345,6 +374,8 @@ public sealed class PacketLoop : IDisposable
         }
     }
 
+    /// <summary>Reserves the one run: clears an earlier stop request, then (after a full fence) looks for a disposal.</summary>
+    /// <remarks>A stop request that comes after this call (a Stop after Start, or Dispose's) is the new run's.</remarks>
     private void EnterRun()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -353,14 +384,16 @@ public sealed class PacketLoop : IDisposable
             throw new InvalidOperationException($"{Name} is running already: one run at a time.");
         }
 
+        Interlocked.Exchange(ref _stopRequested, 0);
         if (Volatile.Read(ref _disposed) != 0)
         {
-            Volatile.Write(ref _running, 0);
+            ExitRun();
             throw new ObjectDisposedException(nameof(PacketLoop));
         }
-
-        Volatile.Write(ref _stopRequested, 0);
     }
+
+    /// <summary>Ends the run reserved by <see cref="EnterRun"/>.</summary>
+    private void ExitRun() => Volatile.Write(ref _running, 0);
 
     /// <summary>Receive buffers posted to <paramref name="port"/> by this loop and not yet filled (as far as it knows).</summary>
     internal int PostedBuffers(int port) => _posted[port];

@@ -1,0 +1,61 @@
+using NetBufNative.Drivers;
+using NetBufNative.Processing;
+using NUnit.Framework;
+
+namespace NetBufNative.Tests.Regression;
+
+/// <summary>
+/// <see cref="PacketLoop"/> used as a hostile caller would: stopped the moment it is started, disposed while a run on the
+/// caller's thread is in progress. Loopback ports; every loop and wait is bounded.
+/// </summary>
+public sealed class RunLoopReviewTests
+{
+    private const int Queue = 16;
+
+    private NetBufPool _pool = null!;
+    private LoopbackDriver _host = null!;
+    private LoopbackDriver _port = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _pool = new NetBufPool(256, 2048, new NetBufPoolOptions { Name = "run-loop-review" });
+        (_host, _port) = LoopbackDriver.CreatePair(_pool, Queue);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        _host.Dispose();
+        _port.Dispose();
+        Assert.That(_pool.InUse, Is.Zero, "every buffer is back once the drivers are disposed");
+        _pool.Dispose();
+    }
+
+    /// <summary>
+    /// <see cref="PacketLoop.Stop"/> right after <see cref="PacketLoop.Start"/> returned is a stop of the run Start began: the
+    /// run's thread must not forget it when it gets going (it used to clear the request as it entered the run, so a Stop
+    /// that came first was lost and the run slept for ever).
+    /// </summary>
+    [Test]
+    public void A_stop_right_after_start_ends_the_run_it_began()
+    {
+        for (int attempt = 0; attempt < 40; attempt++)
+        {
+            var loop = new PacketLoop([_port], _ => { }, new PacketLoopOptions { PollingMode = PollingMode.Blocking });
+            Task run = loop.Start();
+            loop.Stop();
+            bool ended = ((IAsyncResult)run).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(10));
+            if (!ended)
+            {
+                // Let the lost run go (a disposed port ends it with BadState) before failing.
+                _port.Dispose();
+                _ = ((IAsyncResult)run).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(10));
+            }
+
+            Assert.That(ended, Is.True, $"attempt {attempt}: the Stop that followed Start ended its run");
+            Assert.That(run.IsCompletedSuccessfully, Is.True, run.Exception?.ToString());
+            loop.Dispose();
+        }
+    }
+}
