@@ -58,4 +58,35 @@ public sealed class RunLoopReviewTests
             loop.Dispose();
         }
     }
+    /// <summary>
+    /// A loop disposed while <see cref="PacketLoop.Run"/> sleeps on another thread (not a run of Start, so Dispose has no
+    /// Completion to wait for) still releases its wait set, and with it the eventfd: it used to be left open for good.
+    /// </summary>
+    [Test]
+    public void Dispose_during_a_run_on_the_callers_thread_releases_the_wait_set_when_the_run_ends()
+    {
+        var loop = new PacketLoop([_port], _ => { }, new PacketLoopOptions { PollingMode = PollingMode.Blocking });
+        Exception? failure = null;
+        var run = new Thread(() =>
+        {
+            try
+            {
+                loop.Run();
+            }
+            catch (Exception error)
+            {
+                failure = error;
+            }
+        })
+        {
+            IsBackground = true,
+        };
+        run.Start();
+        Assert.That(SpinWait.SpinUntil(() => loop.WaitSetIfMade is not null, TimeSpan.FromSeconds(10)), Is.True, "the idle run went to sleep");
+        NetDriverWaitSet waitSet = loop.WaitSetIfMade!;
+        loop.Dispose();
+        Assert.That(run.Join(TimeSpan.FromSeconds(10)), Is.True, "Dispose stopped the run");
+        Assert.That(failure, Is.Null);
+        Assert.That(waitSet.IsDisposed, Is.True, "the wait set (its eventfd) was released once the run ended");
+    }
 }

@@ -348,7 +348,8 @@ public sealed class PacketLoop : IDisposable
         Volatile.Read(ref _waitSet)?.Wake();
     }
 
-    /// <summary>Stops the run, waits up to 5 s for a run of <see cref="Start"/> to end, and releases the wait set. The ports stay open.</summary>
+    /// <summary>Stops the run, waits up to 5 s for a run of <see cref="Start"/> to end, and releases the wait set (a run still
+    /// in progress, e.g. one of <see cref="Run"/> on another thread, releases it as it ends). The ports stay open.</summary>
     /// <remarks>Thread-safe; calling it again does nothing. Not from the handler.</remarks>
     public void Dispose()
     {
@@ -392,8 +393,20 @@ public sealed class PacketLoop : IDisposable
         }
     }
 
-    /// <summary>Ends the run reserved by <see cref="EnterRun"/>.</summary>
-    private void ExitRun() => Volatile.Write(ref _running, 0);
+    /// <summary>Ends the run reserved by <see cref="EnterRun"/>; a loop disposed meanwhile releases its wait set here.</summary>
+    /// <remarks>The other half of <see cref="Dispose"/>'s handshake (full fences both sides): Dispose sets the flag, then looks
+    /// for a run; this ends the run, then looks for the flag. At least one of them sees the other and releases the set.</remarks>
+    private void ExitRun()
+    {
+        Interlocked.Exchange(ref _running, 0);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Volatile.Read(ref _waitSet)?.Dispose();
+        }
+    }
+
+    /// <summary>The wait set of a run that slept, or <see langword="null"/> (tests read it).</summary>
+    internal NetDriverWaitSet? WaitSetIfMade => Volatile.Read(ref _waitSet);
 
     /// <summary>Receive buffers posted to <paramref name="port"/> by this loop and not yet filled (as far as it knows).</summary>
     internal int PostedBuffers(int port) => _posted[port];
