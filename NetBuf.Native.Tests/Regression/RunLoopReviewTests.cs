@@ -89,4 +89,32 @@ public sealed class RunLoopReviewTests
         Assert.That(failure, Is.Null);
         Assert.That(waitSet.IsDisposed, Is.True, "the wait set (its eventfd) was released once the run ended");
     }
+    /// <summary>
+    /// A handler that keeps the <see cref="PacketBatch"/> and calls <see cref="PacketBatch.Send"/> after its
+    /// <see cref="IPacketHandler.OnReceived"/> returned hands the loop a frame it will never carry out (the next batch
+    /// forgets it): the call must be refused with nothing taken, not accepted and the buffer lost.
+    /// </summary>
+    [Test]
+    public void Send_on_a_batch_after_the_handler_returned_is_refused_and_takes_nothing()
+    {
+        PacketBatch? kept = null;
+        using var loop = new PacketLoop([_port], batch => kept = batch, new PacketLoopOptions { PollingMode = PollingMode.Blocking });
+        _ = loop.RunOnce();
+        for (int i = 0; i < Queue; i++)
+        {
+            Assert.That(_host.TryRecycleRxBuffer(_pool.Alloc().IntoBufPtr()), Is.True);
+        }
+
+        NetBufPtr frame = _host.AllocTxBuffer(60);
+        Assert.That(_host.TryTransmit(frame), Is.True);
+        Assert.That(loop.RunOnce(), Is.EqualTo(1));
+        Assert.That(kept, Is.Not.Null);
+
+        NetBufPtr late = _port.AllocTxBuffer(60);
+        Assert.Throws<InvalidOperationException>(() => kept!.Send(late, 0), "the batch is over: nothing was taken");
+        Assert.That(_pool.TryFree(late), Is.True, "the buffer is still the caller's");
+        _ = loop.RunOnce();
+        Assert.That(_host.RecycleTxBuffers() + _port.RecycleTxBuffers(), Is.GreaterThanOrEqualTo(0));
+        Assert.That(_pool.InUse, Is.EqualTo(_host.HeldBuffers + _port.HeldBuffers), "the loop holds nothing between turns");
+    }
 }
