@@ -260,7 +260,14 @@ public sealed class LoopbackDriver : NetDriver
     /// <inheritdoc/>
     internal override bool ArmAsyncWait(AsyncReceiveWaiter waiter)
     {
-        Volatile.Write(ref _asyncWaiter, waiter);
+        // One async wait at a time (a driver's own or a wait set's over it): a second one would take the first one's
+        // wake-up, and the first would then never end (nor the Dispose that waits for its round). Refused, as epoll's
+        // EEXIST refuses it for a driver with a descriptor.
+        AsyncReceiveWaiter? other = Interlocked.CompareExchange(ref _asyncWaiter, waiter, null);
+        if (other is not null && !ReferenceEquals(other, waiter))
+        {
+            throw new InvalidOperationException($"{DeviceName} is in another async wait already: a driver is waited on by one wait at a time.");
+        }
 
         // Full fence: the waiter is visible before the queue is looked at (the handshake of WakePeer).
         Interlocked.MemoryBarrier();
@@ -268,7 +275,7 @@ public sealed class LoopbackDriver : NetDriver
     }
 
     /// <inheritdoc/>
-    internal override void DisarmAsyncWait() => Volatile.Write(ref _asyncWaiter, null);
+    internal override void DisarmAsyncWait(AsyncReceiveWaiter waiter) => Interlocked.CompareExchange(ref _asyncWaiter, null, waiter);
 
     /// <inheritdoc/>
     internal override bool ArmWait(Linux.WakeEvent waker)

@@ -90,7 +90,16 @@ public abstract partial class NetDriver
 
             if (driver.SignalsAsyncWaits)
             {
-                return driver.ArmAsyncWait(this);
+                try
+                {
+                    return driver.ArmAsyncWait(this);
+                }
+                catch
+                {
+                    // Refused (another wait is armed): nothing stays entered.
+                    driver.Exit();
+                    throw;
+                }
             }
 
             count = driver.GetWaitDescriptors(descriptors);
@@ -101,7 +110,7 @@ public abstract partial class NetDriver
         {
             if (driver.SignalsAsyncWaits)
             {
-                driver.DisarmAsyncWait();
+                driver.DisarmAsyncWait(this);
             }
 
             // From whichever thread ended the round: the driver's own thread is awaiting, so it writes nothing meanwhile.

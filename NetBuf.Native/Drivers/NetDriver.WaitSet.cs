@@ -72,10 +72,12 @@ public abstract partial class NetDriver
     /// <paramref name="waiter"/> to notify (<see cref="AsyncReceiveWaiter.OnReady"/>) when a frame arrives or it is disposed.
     /// </summary>
     /// <returns><see langword="true"/> when a frame is waiting now.</returns>
+    /// <exception cref="InvalidOperationException">Another waiter is armed (a second async wait over the driver): nothing was armed.</exception>
     internal virtual bool ArmAsyncWait(AsyncReceiveWaiter waiter) => false;
 
-    /// <summary>After the round: forget the waiter of <see cref="ArmAsyncWait"/> (from any thread, the driver's caller awaiting).</summary>
-    internal virtual void DisarmAsyncWait()
+    /// <summary>After the round: forget <paramref name="waiter"/> if it is the one <see cref="ArmAsyncWait"/> kept (from any
+    /// thread, the driver's caller awaiting); another waiter's arming is left alone.</summary>
+    internal virtual void DisarmAsyncWait(AsyncReceiveWaiter waiter)
     {
     }
 }

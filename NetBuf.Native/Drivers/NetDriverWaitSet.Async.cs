@@ -96,7 +96,16 @@ public sealed partial class NetDriverWaitSet
 
                     if (core.SignalsAsyncWaits)
                     {
-                        ready |= core.ArmAsyncWait(this);
+                        try
+                        {
+                            ready |= core.ArmAsyncWait(this);
+                        }
+                        catch
+                        {
+                            // Refused (the driver is in another async wait): this one is let go here, the others by End.
+                            core.ExitWait();
+                            throw;
+                        }
                     }
                     else
                     {
@@ -132,7 +141,7 @@ public sealed partial class NetDriverWaitSet
                 {
                     if (core.SignalsAsyncWaits)
                     {
-                        core.DisarmAsyncWait();
+                        core.DisarmAsyncWait(this);
                     }
 
                     core.ExitWait();

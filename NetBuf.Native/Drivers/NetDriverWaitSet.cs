@@ -78,6 +78,9 @@ public sealed unsafe partial class NetDriverWaitSet : IDisposable
         }
     }
 
+    /// <summary>Whether <see cref="Dispose"/> was called (tests read it).</summary>
+    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
     /// <summary>The drivers the set waits on, in the order given.</summary>
     public IReadOnlyList<INetDriver> Drivers => _drivers;
 

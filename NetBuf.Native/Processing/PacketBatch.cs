@@ -26,6 +26,7 @@ public sealed class PacketBatch
     private readonly NetBufPtr[] _sends;
     private readonly int[] _sendPorts;
     private int _sendCount;
+    private bool _open;
 
     internal PacketBatch(PacketLoop loop, int burstSize)
     {
@@ -169,9 +170,15 @@ public sealed class PacketBatch
     /// <param name="port">A port index of the loop.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="port"/> is out of range.</exception>
     /// <exception cref="ArgumentException"><paramref name="frame"/> is not a current lending of the pool (nothing was taken).</exception>
-    /// <exception cref="InvalidOperationException"><see cref="SendRoom"/> is 0 (nothing was taken).</exception>
+    /// <exception cref="InvalidOperationException"><see cref="SendRoom"/> is 0, or the batch is over (called after
+    /// <see cref="IPacketHandler.OnReceived"/> returned): nothing was taken.</exception>
     public void Send(NetBufPtr frame, int port)
     {
+        if (!_open)
+        {
+            throw new InvalidOperationException("The batch is over (its handler returned): a batch takes frames only during OnReceived; nothing was taken.");
+        }
+
         CheckPort(port);
         if (!_loop.Pool.IsLent(frame))
         {
@@ -193,6 +200,7 @@ public sealed class PacketBatch
         Port = port;
         Count = count;
         _sendCount = 0;
+        _open = true;
         _verdicts.AsSpan(0, count).Fill(DropVerdict);
     }
 
@@ -203,6 +211,7 @@ public sealed class PacketBatch
         _sends.AsSpan(0, _sendCount).Clear();
         Count = 0;
         _sendCount = 0;
+        _open = false;
     }
 
     private void CheckIndex(int index) => ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));

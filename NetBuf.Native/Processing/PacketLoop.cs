@@ -205,7 +205,7 @@ public sealed class PacketLoop : IDisposable
         }
         finally
         {
-            Volatile.Write(ref _running, 0);
+            ExitRun();
         }
     }
 
@@ -223,6 +223,12 @@ public sealed class PacketLoop : IDisposable
     public void Run(CancellationToken cancellationToken = default)
     {
         EnterRun();
+        RunEntered(cancellationToken);
+    }
+
+    /// <summary>The run <see cref="EnterRun"/> reserved: turns until a stop, then lets the reservation go.</summary>
+    private void RunEntered(CancellationToken cancellationToken)
+    {
         try
         {
             using CancellationTokenRegistration registration = cancellationToken.CanBeCanceled
@@ -270,7 +276,7 @@ public sealed class PacketLoop : IDisposable
         }
         finally
         {
-            Volatile.Write(ref _running, 0);
+            ExitRun();
         }
     }
 
@@ -281,36 +287,56 @@ public sealed class PacketLoop : IDisposable
     /// <exception cref="ObjectDisposedException">The loop is disposed.</exception>
     public Task Start()
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        // The run is reserved here, on the caller's thread, not when its thread gets going: a Stop (or Dispose) that
+        // follows this call is a stop of this run, whenever the thread starts.
+        EnterRun();
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task? previous = Volatile.Read(ref _completion);
-        if (IsRunning || previous is { IsCompleted: false } || Interlocked.CompareExchange(ref _completion, completion.Task, previous) != previous)
+        try
         {
-            throw new InvalidOperationException($"{Name} is running already.");
-        }
-
-        var thread = new Thread(() =>
-        {
-            try
+            Task? previous = Volatile.Read(ref _completion);
+            if (previous is { IsCompleted: false } || Interlocked.CompareExchange(ref _completion, completion.Task, previous) != previous)
             {
-                if (Options.Cpu is int cpu)
+                throw new InvalidOperationException($"{Name} is running already.");
+            }
+
+            var thread = new Thread(() =>
+            {
+                try
                 {
-                    ThreadAffinity.PinCurrentThread(cpu);
+                    if (Options.Cpu is int cpu)
+                    {
+                        ThreadAffinity.PinCurrentThread(cpu);
+                    }
+                }
+                catch (Exception error)
+                {
+                    ExitRun();
+                    completion.SetException(error);
+                    return;
                 }
 
-                Run();
-                completion.SetResult();
-            }
-            catch (Exception error)
+                try
+                {
+                    RunEntered(CancellationToken.None);
+                    completion.SetResult();
+                }
+                catch (Exception error)
+                {
+                    completion.SetException(error);
+                }
+            })
             {
-                completion.SetException(error);
-            }
-        })
+                IsBackground = true,
+                Name = Name,
+            };
+            thread.Start();
+        }
+        catch
         {
-            IsBackground = true,
-            Name = Name,
-        };
-        thread.Start();
+            ExitRun();
+            throw;
+        }
+
         return completion.Task;
     }
 
@@ -324,12 +350,16 @@ public sealed class PacketLoop : IDisposable
         Volatile.Read(ref _waitSet)?.Wake();
     }
 
-    /// <summary>Stops the run, waits up to 5 s for a run of <see cref="Start"/> to end, and releases the wait set. The ports stay open.</summary>
+    /// <summary>Stops the run, waits up to 5 s for a run of <see cref="Start"/> to end, and releases the wait set (a run still
+    /// in progress, e.g. one of <see cref="Run"/> on another thread, releases it as it ends). The ports stay open.</summary>
     /// <remarks>Thread-safe; calling it again does nothing. Not from the handler.</remarks>
     public void Dispose()
     {
+        // Disposed first, then stopped (both full fences): a run entering meanwhile either sees the disposal and does not
+        // start, or cleared its stop request before this Stop, which it then sees (see EnterRun).
+        bool first = Interlocked.Exchange(ref _disposed, 1) == 0;
         Stop();
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (!first)
         {
             return;
         }
@@ -349,6 +379,8 @@ public sealed class PacketLoop : IDisposable
         }
     }
 
+    /// <summary>Reserves the one run: clears an earlier stop request, then (after a full fence) looks for a disposal.</summary>
+    /// <remarks>A stop request that comes after this call (a Stop after Start, or Dispose's) is the new run's.</remarks>
     private void EnterRun()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -357,14 +389,28 @@ public sealed class PacketLoop : IDisposable
             throw new InvalidOperationException($"{Name} is running already: one run at a time.");
         }
 
+        Interlocked.Exchange(ref _stopRequested, 0);
         if (Volatile.Read(ref _disposed) != 0)
         {
-            Volatile.Write(ref _running, 0);
+            ExitRun();
             throw new ObjectDisposedException(nameof(PacketLoop));
         }
-
-        Volatile.Write(ref _stopRequested, 0);
     }
+
+    /// <summary>Ends the run reserved by <see cref="EnterRun"/>; a loop disposed meanwhile releases its wait set here.</summary>
+    /// <remarks>The other half of <see cref="Dispose"/>'s handshake (full fences both sides): Dispose sets the flag, then looks
+    /// for a run; this ends the run, then looks for the flag. At least one of them sees the other and releases the set.</remarks>
+    private void ExitRun()
+    {
+        Interlocked.Exchange(ref _running, 0);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Volatile.Read(ref _waitSet)?.Dispose();
+        }
+    }
+
+    /// <summary>The wait set of a run that slept, or <see langword="null"/> (tests read it).</summary>
+    internal NetDriverWaitSet? WaitSetIfMade => Volatile.Read(ref _waitSet);
 
     /// <summary>Receive buffers posted to <paramref name="port"/> by this loop and not yet filled (as far as it knows).</summary>
     internal int PostedBuffers(int port) => _posted[port];

@@ -538,8 +538,16 @@ public sealed unsafe class AfPacketDriver : NetDriver
 
         int payload = total - headers.Length;
         int count = (payload + size - 1) / size;
+
+        // The count is the sender's (a small gso_size cuts a long super-packet into many): checked before it sizes anything.
+        if (count > MaxSegments || destination.Length - taken + _ready.Room < count)
+        {
+            _segmentationDrops++;
+            return false;
+        }
+
         Span<NetBufPtr> extra = _segmentBuffers.AsSpan(0, count - 1);
-        if (count > MaxSegments || destination.Length - taken + _ready.Room < count || (count > 1 && !Pool.TryAllocBulk(extra)))
+        if (count > 1 && !Pool.TryAllocBulk(extra))
         {
             _segmentationDrops++;
             return false;
