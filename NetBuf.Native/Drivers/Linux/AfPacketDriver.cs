@@ -620,13 +620,39 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <inheritdoc/>
     /// <remarks>
     /// Sleeps in <c>poll</c> on the socket beside two eventfds (cancellation, disposal), so it costs no CPU and wakes at
-    /// once; a deleted or downed interface wakes it too (the socket reports the error to the next receive).
+    /// once; a downed interface wakes it too (the socket reports the error to the next receive). A deleted one is first
+    /// taken down (that error wakes the wait, while the socket may still be bound) and unregistered later, which wakes
+    /// nothing: so a long wait looks at the binding every <see cref="NetDriverWaitSet.CheckInterval"/>.
     /// <see langword="false"/> at once when no receive buffer is posted.
     /// </remarks>
     protected override bool WaitForReceiveCore(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        CheckBound();
-        return _ready.Count > 0 || _queues.WaitForReceive(timeout, cancellationToken);
+        long start = Environment.TickCount64;
+        while (true)
+        {
+            CheckBound();
+            if (_ready.Count > 0)
+            {
+                return true;
+            }
+
+            TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? NetDriverWaitSet.CheckInterval : timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
+            if (left < TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            bool last = timeout != Timeout.InfiniteTimeSpan && left <= NetDriverWaitSet.CheckInterval;
+            if (_queues.WaitForReceive(left < NetDriverWaitSet.CheckInterval ? left : NetDriverWaitSet.CheckInterval, cancellationToken))
+            {
+                return true;
+            }
+
+            if (last || _queues.Posted.Count == 0)
+            {
+                return false;
+            }
+        }
     }
 
     /// <inheritdoc/>
