@@ -308,7 +308,7 @@ internal static class Versus
         Console.WriteLine(LoopThroughput.Text($"// {LoopThroughput.Pinning(generatorCpu, loopCpu)}; testpmd's forwarding lcore on CPU 1; medians over {rounds} rounds (other work shares the machine: read the per-round figures too)"));
         Console.WriteLine("// handled/s: flood: frames back at host A's interface (responder: echo replies; macswap: reflected frames) or at host B's (forward), from rx_packets; closed: echo replies/s at the pinger");
         Console.WriteLine("// share: handled / offered (flood: frames host A's interface sent; closed: requests the pinger's socket took); x testpmd: our median / testpmd's in the same row group");
-        Console.WriteLine("// drops over the windows, summed over the rounds: ours 'loop tx-full/tx-error/driver rx/driver tx, sockets' (the ports' kernel drops); testpmd's port counters; interfaces: rx_dropped/tx_dropped that moved");
+        Console.WriteLine("// drops in round 1's window (interfaces: the first round where any moved): ours 'loop tx-full/tx-error/driver rx/driver tx, sockets' (the ports' kernel drops); testpmd's port counters; interfaces: rx_dropped/tx_dropped that moved");
         Console.WriteLine("// lost/s: offered - handled (median): what no counter above may show (a socket's ring, a kernel queue)");
         Console.WriteLine("| app | driver | load | frame | candidate | handled/s | per round | x testpmd | share | lost/s | drops | interfaces' drops | B/frame |");
         Console.WriteLine("|---|---|---|---:|---|---:|---|---:|---:|---:|---|---|---:|");
