@@ -26,7 +26,7 @@ using Perfolizer.Horology;
 // those results; seconds; exits 1 if anything threw. CI runs it.
 // Any other arguments go to BenchmarkDotNet as usual (e.g. --filter '*Bulk*'; --list and --help
 // print to the console).
-// "responder ...", "drivers ...", "forward ...", "macswap ..." and "latency ...": the driver modes (root on Linux; see Drivers/DriverModes.cs and README.md).
+// "responder ...", "drivers ...", "forward ...", "macswap ...", "latency ..." and "versus ...": the driver modes (root on Linux; see Drivers/DriverModes.cs and README.md).
 if (NetBufNative.Bench.Drivers.DriverModes.TryRun(args) is int exitCode)
 {
     return exitCode;

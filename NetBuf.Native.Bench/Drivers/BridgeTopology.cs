@@ -172,7 +172,8 @@ internal sealed class BridgeTopology : IDisposable
     /// <summary>Frames an AF_XDP socket lost in the kernel: dropped before the ring (no fill buffer, too long) and on a full ring (the counters overlap otherwise).</summary>
     private static long XdpDrops(XdpStatistics statistics) => statistics.RxDropped + statistics.RxRingFull;
 
-    private static MacAddress ReadMac(BenchNamespace ns, string device)
+    /// <summary>An interface's hardware address, as <c>ip</c> shows it.</summary>
+    public static MacAddress ReadMac(BenchNamespace ns, string device)
     {
         string address = ns.Ip("-br", "link", "show", device).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
         byte[] b = [.. address.Split(':').Select(part => Convert.ToByte(part, 16))];

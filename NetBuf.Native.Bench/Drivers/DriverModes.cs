@@ -11,16 +11,23 @@ namespace NetBufNative.Bench.Drivers;
 /// <c>drivers [--seconds N] [--in-flight N]</c> measures every path in one run and prints the comparison table;
 /// <c>forward</c> and <c>macswap [--driver afpacket|xdp|tap|all] [--mode blocking|busy|adaptive|all] [--frame 64|1514|both] [--seconds N] [--rounds N]</c>
 /// measure frames per second through <see cref="Apps.L2Forwarder"/> and <see cref="Apps.MacSwapReflector"/> under a flood;
-/// <c>latency [--driver ...] [--mode ...] [--seconds N] [--rounds N]</c> times echo round trips through the bridge beside the kernel's.
+/// <c>latency [--driver ...] [--mode ...] [--seconds N] [--rounds N]</c> times echo round trips through the bridge beside the kernel's;
+/// <c>versus [--app responder|forward|macswap|all] [--driver afpacket|xdp|tap|all] [--frame 64|1514|both] [--load flood|closed|both] [--seconds N] [--rounds N]</c>
+/// runs the apps beside DPDK's testpmd (<see cref="Versus"/>).
 /// </summary>
 internal static class DriverModes
 {
     /// <summary>Runs a driver mode if <paramref name="args"/> asks for one; null otherwise.</summary>
     public static int? TryRun(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("responder" or "drivers" or "forward" or "macswap" or "latency"))
+        if (args.Length == 0 || args[0] is not ("responder" or "drivers" or "forward" or "macswap" or "latency" or "versus"))
         {
             return null;
+        }
+
+        if (args[0] == "versus")
+        {
+            return Versus.Run(args);
         }
 
         string mode = args[0];

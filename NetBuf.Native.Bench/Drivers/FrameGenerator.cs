@@ -102,6 +102,26 @@ internal sealed class FrameGenerator : IDisposable
         return frame;
     }
 
+    /// <summary>An ICMP echo request of <paramref name="length"/> bytes (14 + 20 + 8 + data) from <paramref name="source"/>
+    /// (10.78.0.1) to <paramref name="destination"/> (10.78.0.2), identifier <paramref name="identifier"/>, sequence 0,
+    /// both checksums right: what an echo responder answers.</summary>
+    public static byte[] IcmpEchoFrame(int length, MacAddress source, MacAddress destination, ushort identifier)
+    {
+        byte[] frame = UdpFrame(length, source, destination);
+        Span<byte> ip = frame.AsSpan(14);
+        ip[9] = 1;
+        ip[10] = ip[11] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], InternetChecksum.Compute(ip[..20]));
+        Span<byte> icmp = ip[20..];
+        icmp[0] = (byte)IcmpV4Type.EchoRequest;
+        icmp[1] = 0;
+        icmp[2] = icmp[3] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(icmp[4..], identifier);
+        icmp[6] = icmp[7] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(icmp[2..], InternetChecksum.Compute(icmp));
+        return frame;
+    }
+
     /// <summary>Starts sending; stops by itself after <paramref name="limit"/> (a bound, should the caller never stop it).</summary>
     public void Start(TimeSpan limit)
     {

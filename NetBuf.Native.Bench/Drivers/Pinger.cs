@@ -22,6 +22,7 @@ internal sealed class Pinger : IDisposable
     private readonly byte[] _request;
     private readonly ushort _identifier;
     private long _replies;
+    private long _sent;
 
     /// <summary>Opens the socket in <paramref name="ns"/>, from <paramref name="source"/> when given, for requests to <paramref name="target"/>.</summary>
     /// <param name="ns">The namespace.</param>
@@ -48,6 +49,9 @@ internal sealed class Pinger : IDisposable
             _request[i] = (byte)i;
         }
     }
+
+    /// <summary>Echo requests the socket took so far; readable from any thread.</summary>
+    public long Sent => Volatile.Read(ref _sent);
 
     /// <summary>Echo replies received so far; readable from any thread.</summary>
     public long Replies => Volatile.Read(ref _replies);
@@ -103,6 +107,7 @@ internal sealed class Pinger : IDisposable
         try
         {
             _ = _socket.Send(request);
+            Volatile.Write(ref _sent, _sent + 1);
         }
         catch (SocketException exception) when (exception.SocketErrorCode is SocketError.NoBufferSpaceAvailable or SocketError.WouldBlock or SocketError.HostUnreachable)
         {
