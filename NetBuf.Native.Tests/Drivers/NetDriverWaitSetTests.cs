@@ -108,6 +108,25 @@ public sealed class NetDriverWaitSetTests
     }
 
     [Test]
+    public void A_driver_of_another_kind_is_looked_at_in_short_slices_beside_the_others()
+    {
+        // A wrapper (not derived from NetDriver) has no descriptor the set can poll: it is asked CanReceive every slice.
+        using var stream = new MemoryStream();
+        using var writer = new NetBufNative.Capture.PcapWriter(stream, leaveOpen: true);
+        using var wrapped = new NetBufNative.Capture.CapturingDriver(_b, writer);
+        using var set = new NetDriverWaitSet(_a, wrapped);
+        Assert.That(set.WaitForReceive(TimeSpan.FromMilliseconds(20)), Is.False, "nothing on either");
+        var wait = Task.Run(() => set.WaitForReceive(TimeSpan.FromSeconds(5)));
+        Thread.Sleep(50);
+        Assert.That(_bPeer.TryTransmit(_bPeer.AllocTxBuffer(60)), Is.True);
+        Assert.That(wait.Wait(TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(wait.Result, Is.True, "the wrapped driver's frame was seen within a slice");
+        Assert.That(wrapped.TryReceive(out NetBufPtr frame), Is.True);
+        _pool.FreeBulk([frame]);
+        _ = _bPeer.RecycleTxBuffers();
+    }
+
+    [Test]
     public void Bad_arguments_and_use_after_dispose_throw()
     {
         Assert.Throws<ArgumentException>(() => new NetDriverWaitSet());
