@@ -21,16 +21,18 @@ public sealed class AfPacketOffloadTests
     private const string DriverEnd = "nbd0";
     private const int UdpPort = 9999;
 
-    [TestCase(true)]
-    [TestCase(false)]
-    public void A_udp_datagram_the_kernel_sends_arrives_with_a_valid_checksum_unless_completion_is_off(bool complete)
+    [TestCase(true, false)]
+    [TestCase(false, false)]
+    [TestCase(true, true)]
+    [TestCase(false, true)]
+    public void A_udp_datagram_the_kernel_sends_arrives_with_a_valid_checksum_unless_completion_is_off(bool complete, bool ring)
     {
         using TestNamespace ns = TestNamespace.Create();
         ns.AddVethPair(KernelEnd, DriverEnd);
         ns.AssignKernelAddress(KernelEnd);
         ns.IpIn("neigh", "add", "10.77.0.2", "lladdr", ns.MacOf(DriverEnd), "dev", KernelEnd);
         using var pool = new NetBufPool(64, 2048, new NetBufPoolOptions { DefaultHeadroom = 64, Name = "udp-offload" });
-        using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = ns.Name, CompletePartialChecksums = complete, RxQueueSize = 16, TxQueueSize = 16 });
+        using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = ns.Name, CompletePartialChecksums = complete, RxQueueSize = 16, TxQueueSize = 16, ReceiveRing = ring });
         Assert.That(driver.CompletesPartialChecksums, Is.EqualTo(complete));
         DriverHarness.Post(driver, 16);
         using Socket sender = NamespaceThread.Run(ns.Name, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
