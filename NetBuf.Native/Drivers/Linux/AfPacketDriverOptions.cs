@@ -78,8 +78,9 @@ public sealed class AfPacketDriverOptions
     /// the posted buffers in user space, without a system call. An empty poll is then a read of one slot's status, where
     /// it is a system call otherwise. The ring, not the socket's receive buffer, holds what waits, so
     /// <see cref="ReceiveBufferSize"/> does not apply: one slot per receive buffer (<see cref="RxQueueSize"/>), at least 256
-    /// (about as many small frames as the default receive buffer holds), each a power of two that holds a buffer's room
-    /// and 128 bytes of the kernel's headers (2 KiB for 2 KiB buffers: 512 KiB for 256 slots). The kernel cuts a frame
+    /// (about as many small frames as the default receive buffer holds), each the smallest power of two that holds 128
+    /// bytes of the kernel's headers and a buffer's room after its headroom (4 KiB for 2 KiB buffers: 1 MiB for 256 slots;
+    /// 2 KiB with 128 bytes of headroom or more). The kernel cuts a frame
     /// longer than a slot to the slot, and the driver drops it (<see cref="NetDriver.RxDropped"/>): so GSO super-packets
     /// (a local TCP sender's over a veth with segmentation offload on) are lost on the ring, where <c>recvmmsg</c> hands
     /// them over in segments; turn the sender's offloads off (<c>ethtool -K</c>) or keep the ring off for such traffic.
