@@ -40,6 +40,10 @@ internal sealed class BridgeTopology : IDisposable
     /// </summary>
     public const int QueueSize = 512;
 
+    /// <summary>Whether the AF_PACKET ports receive through a ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>): the
+    /// <c>--rx-ring</c> option of the modes that use this topology, set once before any opening.</summary>
+    public static bool AfPacketReceiveRing { get; set; }
+
     /// <summary>The pool: two ports, each with a full receive and transmit queue, twice over for the loop's staging and
     /// frames in flight between the queues (a power of two, as AF_XDP's UMEM likes).</summary>
     private const int PoolBuffers = 2 * 2 * 2 * QueueSize;
@@ -182,7 +186,7 @@ internal sealed class BridgeTopology : IDisposable
 
     private INetDriver Open(string device) => Kind switch
     {
-        "afpacket" => new AfPacketDriver(Pool!, device, new AfPacketDriverOptions { NetworkNamespace = Bridge!.Name, RxQueueSize = QueueSize, TxQueueSize = QueueSize }),
+        "afpacket" => new AfPacketDriver(Pool!, device, new AfPacketDriverOptions { NetworkNamespace = Bridge!.Name, RxQueueSize = QueueSize, TxQueueSize = QueueSize, ReceiveRing = AfPacketReceiveRing }),
         "xdp" => new XdpDriver(Pool!, device, new XdpDriverOptions { NetworkNamespace = Bridge!.Name, BindMode = XdpBindMode.Copy, RxQueueSize = QueueSize, TxQueueSize = QueueSize }),
         _ => throw new InvalidOperationException($"{Kind} has no ports of its own"),
     };

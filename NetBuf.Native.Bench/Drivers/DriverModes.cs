@@ -80,6 +80,7 @@ internal static class DriverModes
     {
         string driver = Option(args, "--driver") ?? "all";
         string polling = Option(args, "--mode") ?? (mode == "latency" ? "adaptive,busy" : "all");
+        BridgeTopology.AfPacketReceiveRing = args.Contains("--rx-ring");
         string frame = Option(args, "--frame") ?? "both";
         string[] drivers = driver == "all" ? (mode == "forward" ? ["afpacket", "xdp", "tap", "kernel"] : ["afpacket", "xdp", "tap"]) : driver.Split(',');
         bool kernelAllowed = mode != "macswap";

@@ -52,6 +52,7 @@ internal static class Versus
         string driver = Option(args, "--driver") ?? "all";
         string frame = Option(args, "--frame") ?? "both";
         string load = Option(args, "--load") ?? "both";
+        BridgeTopology.AfPacketReceiveRing = args.Contains("--rx-ring");
         string[] apps = app == "all" ? ["responder", "forward", "macswap"] : app.Split(',');
         string[] drivers = driver == "all" ? ["afpacket", "xdp", "tap"] : driver.Split(',');
         string[] loads = load == "both" ? ["flood", "closed"] : load.Split(',');

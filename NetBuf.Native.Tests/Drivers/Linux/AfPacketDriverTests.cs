@@ -13,8 +13,15 @@ namespace NetBufNative.Tests.Drivers.Linux;
 /// two sockets on two threads over one pool, bad input, waits, disposal with exact pool counts.
 /// </summary>
 [NonParallelizable]
+[TestFixture(false)]
+[TestFixture(true)]
 public sealed class AfPacketDriverTests
 {
+    /// <summary>Whether the driver receives through its ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>): every test runs both ways.</summary>
+    private readonly bool _ring;
+
+    public AfPacketDriverTests(bool ring) => _ring = ring;
+
     private const string KernelEnd = "nbk0";
     private const string DriverEnd = "nbd0";
     private TestNamespace _ns = null!;
@@ -82,7 +89,7 @@ public sealed class AfPacketDriverTests
     [TestCase(32)]
     public void Batches_go_through_sendmmsg_and_recvmmsg(int batchSize)
     {
-        using var driver = new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, BatchSize = batchSize, RxQueueSize = 128, TxQueueSize = 128 });
+        using var driver = new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { ReceiveRing = _ring, NetworkNamespace = _ns.Name, BatchSize = batchSize, RxQueueSize = 128, TxQueueSize = 128 });
         DriverHarness.Post(driver, 100);
         DriverHarness.Arp(driver, _kernelMac);
         Assert.That(driver.RecycleTxBuffers(), Is.EqualTo(1));
@@ -129,8 +136,8 @@ public sealed class AfPacketDriverTests
         const int flows = 32;
         const ushort group = 4242;
         // Three drivers over the pool of 256: the sender's 1 + 64 (two frames a flow wait to be recycled), the workers' 32 + 32 each.
-        var options = new AfPacketDriverOptions { NetworkNamespace = _ns.Name, FanoutGroup = group, RxQueueSize = 32, TxQueueSize = 32 };
-        using var sender = new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 1, TxQueueSize = 2 * flows });
+        var options = new AfPacketDriverOptions { ReceiveRing = _ring, NetworkNamespace = _ns.Name, FanoutGroup = group, RxQueueSize = 32, TxQueueSize = 32 };
+        using var sender = new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { ReceiveRing = _ring, NetworkNamespace = _ns.Name, RxQueueSize = 1, TxQueueSize = 2 * flows });
         var workers = new[] { new AfPacketDriver(_pool, DriverEnd, options), new AfPacketDriver(_pool, DriverEnd, options) };
         var replies = new ConcurrentDictionary<int, int>();
         int duplicates = 0;
@@ -230,7 +237,7 @@ public sealed class AfPacketDriverTests
     {
         // 1100 bytes of headroom leave 948 to receive into: a 1000-byte echo reply does not fit.
         using var pool = new NetBufPool(32, 2048, new NetBufPoolOptions { DefaultHeadroom = 1100, Name = "small-rx" });
-        using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16 });
+        using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { ReceiveRing = _ring, NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16 });
         DriverHarness.Post(driver, 4);
         DriverHarness.Arp(driver, _kernelMac);
 
@@ -281,16 +288,16 @@ public sealed class AfPacketDriverTests
     [Test]
     public void Construction_errors_name_the_cause()
     {
-        var missing = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, "nbnone0", new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16 }));
+        var missing = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, "nbnone0", new AfPacketDriverOptions { ReceiveRing = _ring, NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16 }));
         Assert.That(missing!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         Assert.That(missing.Message, Does.Contain("if_nametoindex").And.Contain("nbnone0").And.Contain("ENODEV"));
-        NetDriverException? elsewhere = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { RxQueueSize = 16, TxQueueSize = 16 }));
+        NetDriverException? elsewhere = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { ReceiveRing = _ring, RxQueueSize = 16, TxQueueSize = 16 }));
         Assert.That(elsewhere!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam), "not in this namespace");
         Assert.That(elsewhere.Message, Does.Contain("if_nametoindex"));
         Assert.That(_pool.Reserved, Is.Zero, "a driver that failed to open keeps no reservation");
-        Assert.Throws<ArgumentOutOfRangeException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { FanoutGroup = 70000 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { BatchSize = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { TxQueueSize = 70000 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { ReceiveRing = _ring, FanoutGroup = 70000 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { ReceiveRing = _ring, BatchSize = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { ReceiveRing = _ring, TxQueueSize = 70000 }));
         Assert.That(_pool.InUse, Is.Zero);
     }
 
@@ -385,7 +392,7 @@ public sealed class AfPacketDriverTests
     {
         // A forwarder's two sockets over one pool: the first takes the whole pool of 256 for its queues.
         AfPacketDriver first = Open();
-        NetDriverException? error = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 64, TxQueueSize = 64 }));
+        NetDriverException? error = Assert.Throws<NetDriverException>(() => new AfPacketDriver(_pool, DriverEnd, new AfPacketDriverOptions { ReceiveRing = _ring, NetworkNamespace = _ns.Name, RxQueueSize = 64, TxQueueSize = 64 }));
         Assert.That(error!.Kind, Is.EqualTo(NetDriverErrorKind.InvalidParam));
         Assert.That(error.Message, Does.Contain($"afpacket-test cannot reserve 128 buffers for the AF_PACKET driver of {DriverEnd} in namespace {_ns.Name} (receive queue 64, transmit queue 64)"));
         Assert.That(error.Message, Does.Contain($"256 by the AF_PACKET driver of {DriverEnd} in namespace {_ns.Name} (receive queue 128, transmit queue 128)), so 0 are left"));
@@ -394,7 +401,7 @@ public sealed class AfPacketDriverTests
         Assert.That(_pool.Reserved, Is.Zero);
 
         // Two that fit: each gets a full receive queue, and each sees the kernel's reply.
-        var options = new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 64, TxQueueSize = 64 };
+        var options = new AfPacketDriverOptions { ReceiveRing = _ring, NetworkNamespace = _ns.Name, RxQueueSize = 64, TxQueueSize = 64 };
         using var a = new AfPacketDriver(_pool, DriverEnd, options);
         using var b = new AfPacketDriver(_pool, DriverEnd, options);
         Assert.That(_pool.Reserved, Is.EqualTo(256));
@@ -406,5 +413,5 @@ public sealed class AfPacketDriverTests
     }
 
     /// <summary>A driver whose two queues of 128 take the whole pool of 256 (its reservation).</summary>
-    private AfPacketDriver Open() => new(_pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 128, TxQueueSize = 128 });
+    private AfPacketDriver Open() => new(_pool, DriverEnd, new AfPacketDriverOptions { ReceiveRing = _ring, NetworkNamespace = _ns.Name, RxQueueSize = 128, TxQueueSize = 128 });
 }

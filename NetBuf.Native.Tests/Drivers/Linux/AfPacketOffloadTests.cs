@@ -21,16 +21,18 @@ public sealed class AfPacketOffloadTests
     private const string DriverEnd = "nbd0";
     private const int UdpPort = 9999;
 
-    [TestCase(true)]
-    [TestCase(false)]
-    public void A_udp_datagram_the_kernel_sends_arrives_with_a_valid_checksum_unless_completion_is_off(bool complete)
+    [TestCase(true, false)]
+    [TestCase(false, false)]
+    [TestCase(true, true)]
+    [TestCase(false, true)]
+    public void A_udp_datagram_the_kernel_sends_arrives_with_a_valid_checksum_unless_completion_is_off(bool complete, bool ring)
     {
         using TestNamespace ns = TestNamespace.Create();
         ns.AddVethPair(KernelEnd, DriverEnd);
         ns.AssignKernelAddress(KernelEnd);
         ns.IpIn("neigh", "add", "10.77.0.2", "lladdr", ns.MacOf(DriverEnd), "dev", KernelEnd);
         using var pool = new NetBufPool(64, 2048, new NetBufPoolOptions { DefaultHeadroom = 64, Name = "udp-offload" });
-        using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = ns.Name, CompletePartialChecksums = complete, RxQueueSize = 16, TxQueueSize = 16 });
+        using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = ns.Name, CompletePartialChecksums = complete, RxQueueSize = 16, TxQueueSize = 16, ReceiveRing = ring });
         Assert.That(driver.CompletesPartialChecksums, Is.EqualTo(complete));
         DriverHarness.Post(driver, 16);
         using Socket sender = NamespaceThread.Run(ns.Name, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
@@ -106,6 +108,70 @@ public sealed class AfPacketOffloadTests
         Assert.That(CsumErrors(client), Is.Zero, "none at the client");
         Assert.That(left.OffloadDrops + right.OffloadDrops, Is.Zero);
         TestContext.Out.WriteLine($"segmented {left.SuperPacketsSegmented} + {right.SuperPacketsSegmented} super-packets, completed {left.PartialChecksumsCompleted} + {right.PartialChecksumsCompleted} checksums");
+    }
+
+    /// <summary>
+    /// A UDP super-packet (the kernel's UDP segmentation offload, <c>UDP_SEGMENT</c>: 8 segments of 1000 bytes in one
+    /// 8 KiB datagram, which the veth passes on whole): <c>recvmmsg</c> hands it over cut into its 8 segments; the receive
+    /// ring, whose slots are smaller, gets it cut to a slot and drops it, counted, as its option says. A small datagram
+    /// after it arrives either way.
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_udp_super_packet_is_cut_into_segments_by_recvmmsg_and_dropped_and_counted_by_the_ring(bool ring)
+    {
+        const int segment = 1000;
+        const int segments = 8;
+        using TestNamespace ns = TestNamespace.Create();
+        ns.AddVethPair(KernelEnd, DriverEnd);
+        ns.AssignKernelAddress(KernelEnd);
+        ns.IpIn("neigh", "add", "10.77.0.2", "lladdr", ns.MacOf(DriverEnd), "dev", KernelEnd);
+        using var pool = new NetBufPool(64, 2048, new NetBufPoolOptions { DefaultHeadroom = 64, Name = "udp-gso" });
+        using var driver = new AfPacketDriver(pool, DriverEnd, new AfPacketDriverOptions { NetworkNamespace = ns.Name, RxQueueSize = 16, TxQueueSize = 16, ReceiveRing = ring });
+        DriverHarness.Post(driver, 16);
+        using Socket sender = NamespaceThread.Run(ns.Name, () => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+
+        // SOL_UDP (17), UDP_SEGMENT (103): the segment size of the datagrams the socket sends.
+        sender.SetRawSocketOption(17, 103, BitConverter.GetBytes(segment));
+        byte[] payload = RandomNumberGenerator.GetBytes(segment * segments);
+        var target = new IPEndPoint(IPAddress.Parse("10.77.0.2"), UdpPort);
+        sender.SendTo(payload, target);
+        sender.SetRawSocketOption(17, 103, BitConverter.GetBytes(0));
+        sender.SendTo(new byte[] { 0x4e, 0x42 }, target);
+
+        // Received by hand: segments beyond the first come in buffers of the pool, not the posted ones, so a buffer the
+        // receive queue has no room for goes back to the pool.
+        var seen = new List<byte[]>();
+        var batch = new NetBufPtr[16];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!seen.Any(f => IsUdpToTestPort(f) && f.Length == 14 + 20 + 8 + 2) && clock.Elapsed < DriverHarness.ReplyTimeout)
+        {
+            _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
+            int received = driver.ReceiveBatch(batch);
+            for (int i = 0; i < received; i++)
+            {
+                seen.Add(batch[i].Packet.ToArray());
+                if (!driver.TryRecycleRxBuffer(batch[i]))
+                {
+                    Assert.That(pool.TryFree(batch[i]), Is.True);
+                }
+            }
+        }
+
+        byte[][] segmentsSeen = seen.Where(f => IsUdpToTestPort(f) && f.Length != 14 + 20 + 8 + 2).ToArray();
+        Assert.That(seen.Count(f => IsUdpToTestPort(f) && f.Length == 14 + 20 + 8 + 2), Is.EqualTo(1), "the small datagram after it arrived");
+        if (ring)
+        {
+            Assert.That(segmentsSeen, Is.Empty, "the super-packet did not fit a slot");
+            Assert.That(driver.RxDropped, Is.EqualTo(1), "dropped once, counted");
+            Assert.That(driver.SuperPacketsSegmented, Is.Zero);
+        }
+        else
+        {
+            Assert.That(segmentsSeen.Select(f => f.AsSpan(14 + 20 + 8).ToArray()), Is.EqualTo(payload.Chunk(segment)), "the segments, in order, byte for byte");
+            Assert.That(driver.SuperPacketsSegmented, Is.EqualTo(1), "one super-packet arrived and was cut");
+            Assert.That(driver.RxDropped, Is.Zero);
+        }
     }
 
     /// <summary>What is true on a veth: it filters no address, so the packet socket gets a frame to a foreign unicast

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.InteropServices;
+using NetBufNative.Drivers.Linux.Xdp;
 using NetBufNative.Wire;
 
 namespace NetBufNative.Drivers.Linux;
@@ -11,7 +13,8 @@ namespace NetBufNative.Drivers.Linux;
 /// (<see cref="NetDriver.ReceiveBatch"/>, <see cref="NetDriver.TransmitBatch"/>) or one per call
 /// (<see cref="NetDriver.TryReceive"/>, <see cref="NetDriver.TryTransmit"/>). Scale out with
 /// <see cref="AfPacketDriverOptions.FanoutGroup"/>: one driver per worker thread in one
-/// <c>PACKET_FANOUT</c> group, all over one pool.
+/// <c>PACKET_FANOUT</c> group, all over one pool. With <see cref="AfPacketDriverOptions.ReceiveRing"/> frames are
+/// received from a ring the kernel fills (<c>PACKET_RX_RING</c>) instead, copied from it into the pool buffers.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -100,6 +103,19 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// VLAN tags (22), IPv6 with extension headers, TCP with options (60) fit in 256.</summary>
     private const int MaxHeaderLength = 256;
 
+    /// <summary>Room before the frame in a receive ring's slot: the kernel puts the frame at
+    /// <c>TPACKET_ALIGN(52 + max(16, link header)) + 10 - link header</c> (52: <c>tpacket2_hdr</c> and <c>sockaddr_ll</c>; 10: the
+    /// virtio-net header), 76 bytes after the slot's start for an Ethernet header, 96 for a 32-byte one; 128 keeps room for more.</summary>
+    private const int RingHeadRoom = 128;
+
+    /// <summary>The smallest block of a receive ring: one page of 4 KiB (the kernel wants whole pages).</summary>
+    private const int RingMinBlockSize = 4096;
+
+    /// <summary>The fewest slots of a receive ring: 256, about as many small frames as the socket's default receive buffer
+    /// holds (<c>net.core.rmem_default</c>, 208 KiB, at about 800 bytes a frame), so the ring absorbs the bursts the socket
+    /// would, also behind a small receive queue.</summary>
+    private const int RingMinFrames = 256;
+
     private static int s_lastSocketNumber;
 
     private readonly DeviceQueues _queues;
@@ -122,6 +138,11 @@ public sealed unsafe class AfPacketDriver : NetDriver
     private readonly ReadyFrames _ready;
     private readonly NetBufPtr[] _segmentBuffers;
     private readonly bool _completeChecksums;
+    private readonly byte* _ring;
+    private readonly nuint _ringLength;
+    private readonly int _ringFrameSize;
+    private readonly int _ringFrames;
+    private int _ringHead;
     private long _checksumsCompleted;
     private long _superPackets;
     private long _segmentationDrops;
@@ -181,11 +202,13 @@ public sealed unsafe class AfPacketDriver : NetDriver
         MacAddress mac;
         int mtu;
         int receiveBufferSize;
+        TPacketRequest ring = options.ReceiveRing ? RingShape(pool.BufferLength - pool.DefaultHeadroom, Math.Max(options.RxQueueSize, RingMinFrames)) : default;
+        nint ringAddress;
         try
         {
             int fd;
-            (fd, index, mac, mtu, receiveBufferSize) =
-                NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags, promiscuous, options.ReceiveBufferSize));
+            (fd, index, mac, mtu, receiveBufferSize, ringAddress) =
+                NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags, promiscuous, options.ReceiveBufferSize, ring));
             _queues = new DeviceQueues(new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
         }
         catch
@@ -203,6 +226,10 @@ public sealed unsafe class AfPacketDriver : NetDriver
         _rxRoom = pool.BufferLength - _rxOffset;
         _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength;
         _batchSize = options.BatchSize;
+        _ring = (byte*)ringAddress;
+        _ringFrameSize = (int)ring.FrameSize;
+        _ringFrames = (int)ring.FrameCount;
+        _ringLength = (nuint)ring.BlockSize * ring.BlockCount;
         _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(MMsgHdr));
         _vectors = (IoVec*)NativeMemory.AllocZeroed((nuint)(_batchSize * ReceiveVectors), (nuint)sizeof(IoVec));
         _addresses = (SockAddrLl*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(SockAddrLl));
@@ -362,7 +389,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
         while (taken == 0 && _posted.Count > 0 && drops < MaxDropsPerCall)
         {
             int count = Math.Min(Math.Min(destination.Length, _posted.Count), _batchSize);
-            for (int i = 0; i < count; i++)
+            for (int i = 0; _ring == null && i < count; i++)
             {
                 NetBufPtr posted = _posted.Peek(i);
                 IoVec* vectors = _vectors + (i * ReceiveVectors);
@@ -385,7 +412,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 };
             }
 
-            int received = Receive(count);
+            int received = _ring != null ? ReceiveFromRing(count) : Receive(count);
             if (received <= 0)
             {
                 break;
@@ -724,6 +751,11 @@ public sealed unsafe class AfPacketDriver : NetDriver
         NativeMemory.Free(_txHeader);
         NativeMemory.Free(_headerCopy);
         NativeMemory.Free(_overflow);
+        if (_ring != null)
+        {
+            // Sound: the mapping is this driver's, and no call uses it any more.
+            _ = LibC.Munmap(_ring, _ringLength);
+        }
     }
 
     /// <summary>The driver's number in the process, for the metrics' socket tag.</summary>
@@ -742,7 +774,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
         }
     }
 
-    private static (int Fd, int Index, MacAddress Mac, int Mtu, int ReceiveBufferSize) Open(string name, int? fanoutGroup, bool restoreVlanTags, bool promiscuous, int? receiveBufferSize)
+    private static (int Fd, int Index, MacAddress Mac, int Mtu, int ReceiveBufferSize, nint Ring) Open(string name, int? fanoutGroup, bool restoreVlanTags, bool promiscuous, int? receiveBufferSize, TPacketRequest ring)
     {
         uint index = LibC.IfNameToIndex(name);
         if (index == 0)
@@ -785,6 +817,9 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 SetReceiveBuffer(fd, size, name);
             }
 
+            // After PACKET_VNET_HDR (which a socket with a ring refuses) and before bind, so the first frame goes to the ring.
+            nint ringAddress = ring.FrameCount > 0 ? MapReceiveRing(fd, ring, name) : 0;
+
             SockAddrLl address = new()
             {
                 Family = LinuxConstants.AF_PACKET,
@@ -822,13 +857,53 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 }
             }
 
-            return (fd, (int)index, InterfaceControl.GetMacAddress(fd, name), InterfaceControl.GetMtu(fd, name), GetReceiveBuffer(fd, name));
+            try
+            {
+                return (fd, (int)index, InterfaceControl.GetMacAddress(fd, name), InterfaceControl.GetMtu(fd, name), GetReceiveBuffer(fd, name), ringAddress);
+            }
+            catch
+            {
+                if (ringAddress != 0)
+                {
+                    // Sound: the mapping was made above and is not handed out.
+                    _ = LibC.Munmap((void*)ringAddress, (nuint)ring.BlockSize * ring.BlockCount);
+                }
+
+                throw;
+            }
         }
         catch
         {
             DeviceHandle.CloseQuietly(fd);
             throw;
         }
+    }
+
+    /// <summary>Sets up the socket's <c>TPACKET_V2</c> receive ring of the given shape and maps it.</summary>
+    /// <returns>The mapping's address.</returns>
+    private static nint MapReceiveRing(int fd, TPacketRequest ring, string name)
+    {
+        int version = LinuxConstants.TPACKET_V2;
+
+        // Sound: setsockopt reads the 4 bytes of the local, then the 16 of the request.
+        if (LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_VERSION, &version, sizeof(int)) != 0)
+        {
+            throw LinuxError.Last("setsockopt(PACKET_VERSION, TPACKET_V2)", name);
+        }
+
+        if (LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_RX_RING, &ring, (uint)sizeof(TPacketRequest)) != 0)
+        {
+            throw LinuxError.Last($"setsockopt(PACKET_RX_RING, {ring.FrameCount} slots of {ring.FrameSize} bytes)", name);
+        }
+
+        // Sound: maps the ring the kernel just made for this socket, of the size it was asked for.
+        void* address = LibC.Mmap(null, (nuint)ring.BlockSize * ring.BlockCount, XdpConstants.PROT_READ | XdpConstants.PROT_WRITE, XdpConstants.MAP_SHARED | XdpConstants.MAP_POPULATE, fd, 0);
+        if (address == (void*)-1)
+        {
+            throw LinuxError.Last("mmap(PACKET_RX_RING)", name);
+        }
+
+        return (nint)address;
     }
 
     /// <summary>Sets the socket's receive buffer: <c>SO_RCVBUFFORCE</c>, which may go beyond <c>net.core.rmem_max</c> and
@@ -920,6 +995,92 @@ public sealed unsafe class AfPacketDriver : NetDriver
             CheckBound();
             throw LinuxError.FromErrno(errno, count == 1 ? "recvmsg" : "recvmmsg", DeviceName, opened: true);
         }
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="count"/> frames out of the receive ring into the oldest posted buffers, and describes
+    /// each as <c>recvmmsg</c> would have (its message's length and flags, address, virtio-net header, the tag's control
+    /// message), so the frames go on as received ones; every slot read is given back to the kernel at once.
+    /// </summary>
+    /// <returns>How many were taken (0 when the next slot is the kernel's).</returns>
+    private int ReceiveFromRing(int count)
+    {
+        int received = 0;
+        for (; received < count; received++)
+        {
+            // Sound: the ring is this driver's mapping of _ringFrames slots of _ringFrameSize bytes (unmapped only after
+            // Dispose waited for this call); the kernel wrote the slot's contents before it set its status (the acquire
+            // read below orders the reads after it), and every offset it wrote is checked against the slot below.
+            byte* slot = _ring + ((nint)_ringHead * _ringFrameSize);
+            TPacket2Header* header = (TPacket2Header*)slot;
+            uint status = Volatile.Read(ref header->Status);
+            if ((status & LinuxConstants.TP_STATUS_USER) == 0)
+            {
+                break;
+            }
+
+            int mac = header->MacOffset;
+            int snap = (int)header->SnapLength;
+            int length = (int)header->Length;
+            bool intact = mac >= TPacket2Header.Size + SockAddrLl.Size + VirtioNetHeader.Size && snap <= _ringFrameSize - mac;
+            if (!intact)
+            {
+                snap = 0;
+            }
+
+            NetBufPtr posted = _posted.Peek(received);
+            int inBuffer = Math.Min(snap, _rxRoom);
+            Buffer.MemoryCopy(slot + mac, (byte*)posted.BufferAddress + _rxOffset, _rxRoom, inBuffer);
+            if (snap > inBuffer)
+            {
+                // A super-packet's bytes past the buffer go where recvmmsg's third vector would have put them.
+                byte* overflow = _overflow + ((nint)received * _overflowStride) + (_overflowStride - OverflowLength);
+                Buffer.MemoryCopy(slot + mac + inBuffer, overflow, OverflowLength, snap - inBuffer);
+            }
+
+            _rxHeaders[received] = intact ? *(VirtioNetHeader*)(slot + mac - VirtioNetHeader.Size) : default;
+            _addresses[received] = *(SockAddrLl*)(slot + TPacket2Header.Size);
+            nint control = 0;
+            nuint controlLength = 0;
+            if (_restoreVlanTags)
+            {
+                // The tag as the PACKET_AUXDATA control message recvmmsg would have carried.
+                control = (nint)(_control + (received * ControlSpace));
+                *(CMsgHdr*)control = new CMsgHdr { Length = CMsgHdr.Size + TPacketAuxData.Size, Level = LinuxConstants.SOL_PACKET, Type = LinuxConstants.PACKET_AUXDATA };
+                *(TPacketAuxData*)(control + CMsgHdr.Size) = new TPacketAuxData { Status = status, Length = (uint)length, SnapLength = (uint)snap, VlanTci = header->VlanTci, VlanTpid = header->VlanTpid };
+                controlLength = CMsgHdr.Align(CMsgHdr.Size + TPacketAuxData.Size);
+            }
+
+            _messages[received] = new MMsgHdr
+            {
+                Header = new MsgHdr { Control = control, ControlLength = controlLength, Flags = snap < length || !intact ? LinuxConstants.MSG_TRUNC : 0 },
+                Length = (uint)(VirtioNetHeader.Size + length),
+            };
+
+            // The slot back to the kernel (release: the copies above are done before it may write again).
+            Volatile.Write(ref header->Status, LinuxConstants.TP_STATUS_KERNEL);
+            _ringHead = _ringHead + 1 == _ringFrames ? 0 : _ringHead + 1;
+        }
+
+        if (received == 0 && ++_emptyPolls >= EmptyPollsPerLinkCheck)
+        {
+            _emptyPolls = 0;
+            CheckBound();
+        }
+
+        return received;
+    }
+
+    /// <summary>The receive ring for buffers of <paramref name="room"/> bytes after their headroom: slots of a power of two
+    /// that hold <see cref="RingHeadRoom"/> and a full buffer, <paramref name="frames"/> of them rounded up to whole blocks
+    /// of at least a page.</summary>
+    private static TPacketRequest RingShape(int room, int frames)
+    {
+        uint frameSize = BitOperations.RoundUpToPowerOf2((uint)(RingHeadRoom + room));
+        uint blockSize = Math.Max(frameSize, RingMinBlockSize);
+        uint perBlock = blockSize / frameSize;
+        uint blocks = ((uint)frames + perBlock - 1) / perBlock;
+        return new TPacketRequest { BlockSize = blockSize, BlockCount = blocks, FrameSize = frameSize, FrameCount = blocks * perBlock };
     }
 
     /// <summary>Reads the VLAN tag the kernel took out of the frame of message <paramref name="message"/>, if it had one.</summary>

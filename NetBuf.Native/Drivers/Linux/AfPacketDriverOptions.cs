@@ -70,4 +70,22 @@ public sealed class AfPacketDriverOptions
     /// socket sees frames to other addresses either way.
     /// </summary>
     public bool Promiscuous { get; init; }
+
+    /// <summary>
+    /// Whether frames are received through a receive ring shared with the kernel (<c>PACKET_RX_RING</c>,
+    /// <c>TPACKET_V2</c>) instead of <c>recvmmsg</c>: the kernel copies each frame into a slot of the ring in its receive
+    /// path (the softirq, on the CPU that received the frame), and a receive call copies the frames from their slots into
+    /// the posted buffers in user space, without a system call. An empty poll is then a read of one slot's status, where
+    /// it is a system call otherwise. The ring, not the socket's receive buffer, holds what waits, so
+    /// <see cref="ReceiveBufferSize"/> does not apply: one slot per receive buffer (<see cref="RxQueueSize"/>), at least 256
+    /// (about as many small frames as the default receive buffer holds), each the smallest power of two that holds 128
+    /// bytes of the kernel's headers and a buffer's room after its headroom (4 KiB for 2 KiB buffers: 1 MiB for 256 slots;
+    /// 2 KiB with 128 bytes of headroom or more). The kernel cuts a frame
+    /// longer than a slot to the slot, and the driver drops it (<see cref="NetDriver.RxDropped"/>): so GSO super-packets
+    /// (a local TCP sender's over a veth with segmentation offload on) are lost on the ring, where <c>recvmmsg</c> hands
+    /// them over in segments; turn the sender's offloads off (<c>ethtool -K</c>) or keep the ring off for such traffic.
+    /// On a 2-vCPU VM under a flood on a veth it forwarded 1.5-1.8 times the frames of <c>recvmmsg</c> (docs/benchmarks.md).
+    /// <see langword="false"/> by default.
+    /// </summary>
+    public bool ReceiveRing { get; init; }
 }
