@@ -1,3 +1,4 @@
+using NetBufNative.Internal;
 using System.Diagnostics.Metrics;
 
 namespace NetBufNative.Processing;
@@ -20,31 +21,11 @@ internal static class PacketLoopMetrics
     /// <summary>The tag carrying the port's device name.</summary>
     internal const string PortTag = "netbuf.port";
 
-    private static readonly Lock s_lock = new();
-    private static readonly List<WeakReference<PacketLoop>> s_loops = [];
-    private static int s_created;
+    private static readonly WeakRegistry<PacketLoop> s_loops = new(static () => CreateInstruments(NetBufMetrics.Meter));
 
-    internal static void Register(PacketLoop loop)
-    {
-        if (Interlocked.Exchange(ref s_created, 1) == 0)
-        {
-            CreateInstruments(NetBufMetrics.Meter);
-        }
+    internal static void Register(PacketLoop loop) => s_loops.Register(loop);
 
-        lock (s_lock)
-        {
-            s_loops.RemoveAll(static w => !w.TryGetTarget(out _));
-            s_loops.Add(new WeakReference<PacketLoop>(loop));
-        }
-    }
-
-    internal static void Unregister(PacketLoop loop)
-    {
-        lock (s_lock)
-        {
-            s_loops.RemoveAll(w => !w.TryGetTarget(out PacketLoop? l) || ReferenceEquals(l, loop));
-        }
-    }
+    internal static void Unregister(PacketLoop loop) => s_loops.Unregister(loop);
 
     private static void CreateInstruments(Meter meter)
     {
@@ -68,19 +49,7 @@ internal static class PacketLoopMetrics
 
     private static List<Measurement<long>> Observe(Action<PacketPortCounters, Action<long, string?, string?>> figures)
     {
-        List<PacketLoop> live;
-        lock (s_lock)
-        {
-            live = new List<PacketLoop>(s_loops.Count);
-            foreach (WeakReference<PacketLoop> weak in s_loops)
-            {
-                if (weak.TryGetTarget(out PacketLoop? loop))
-                {
-                    live.Add(loop);
-                }
-            }
-        }
-
+        List<PacketLoop> live = s_loops.Live();
         var measurements = new List<Measurement<long>>();
         foreach (PacketLoop loop in live)
         {

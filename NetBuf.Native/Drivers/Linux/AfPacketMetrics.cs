@@ -1,3 +1,4 @@
+using NetBufNative.Internal;
 using System.Diagnostics.Metrics;
 
 namespace NetBufNative.Drivers.Linux;
@@ -18,31 +19,11 @@ internal static class AfPacketMetrics
     /// <summary>The tag carrying the driver's socket number.</summary>
     internal const string SocketTag = "netbuf.afpacket.socket";
 
-    private static readonly Lock s_lock = new();
-    private static readonly List<WeakReference<AfPacketDriver>> s_drivers = [];
-    private static int s_created;
+    private static readonly WeakRegistry<AfPacketDriver> s_drivers = new(static () => CreateInstruments(NetBufMetrics.Meter));
 
-    internal static void Register(AfPacketDriver driver)
-    {
-        if (Interlocked.Exchange(ref s_created, 1) == 0)
-        {
-            CreateInstruments(NetBufMetrics.Meter);
-        }
+    internal static void Register(AfPacketDriver driver) => s_drivers.Register(driver);
 
-        lock (s_lock)
-        {
-            s_drivers.RemoveAll(static w => !w.TryGetTarget(out _));
-            s_drivers.Add(new WeakReference<AfPacketDriver>(driver));
-        }
-    }
-
-    internal static void Unregister(AfPacketDriver driver)
-    {
-        lock (s_lock)
-        {
-            s_drivers.RemoveAll(w => !w.TryGetTarget(out AfPacketDriver? d) || ReferenceEquals(d, driver));
-        }
-    }
+    internal static void Unregister(AfPacketDriver driver) => s_drivers.Unregister(driver);
 
     private static void CreateInstruments(Meter meter)
     {
@@ -54,19 +35,7 @@ internal static class AfPacketMetrics
 
     private static List<Measurement<long>> Observe(Func<AfPacketDriver, AfPacketStatistics, long> figure)
     {
-        List<AfPacketDriver> live;
-        lock (s_lock)
-        {
-            live = new List<AfPacketDriver>(s_drivers.Count);
-            foreach (WeakReference<AfPacketDriver> reference in s_drivers)
-            {
-                if (reference.TryGetTarget(out AfPacketDriver? driver))
-                {
-                    live.Add(driver);
-                }
-            }
-        }
-
+        List<AfPacketDriver> live = s_drivers.Live();
         var measurements = new List<Measurement<long>>(live.Count);
         foreach (AfPacketDriver driver in live)
         {

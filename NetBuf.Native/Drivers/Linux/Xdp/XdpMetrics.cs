@@ -1,3 +1,4 @@
+using NetBufNative.Internal;
 using System.Diagnostics.Metrics;
 
 namespace NetBufNative.Drivers.Linux.Xdp;
@@ -19,31 +20,11 @@ internal static class XdpMetrics
     /// <summary>The tag carrying the queue.</summary>
     internal const string QueueTag = "netbuf.xdp.queue";
 
-    private static readonly Lock s_lock = new();
-    private static readonly List<WeakReference<XdpDriver>> s_drivers = [];
-    private static int s_created;
+    private static readonly WeakRegistry<XdpDriver> s_drivers = new(static () => CreateInstruments(NetBufMetrics.Meter));
 
-    internal static void Register(XdpDriver driver)
-    {
-        if (Interlocked.Exchange(ref s_created, 1) == 0)
-        {
-            CreateInstruments(NetBufMetrics.Meter);
-        }
+    internal static void Register(XdpDriver driver) => s_drivers.Register(driver);
 
-        lock (s_lock)
-        {
-            s_drivers.RemoveAll(static w => !w.TryGetTarget(out _));
-            s_drivers.Add(new WeakReference<XdpDriver>(driver));
-        }
-    }
-
-    internal static void Unregister(XdpDriver driver)
-    {
-        lock (s_lock)
-        {
-            s_drivers.RemoveAll(w => !w.TryGetTarget(out XdpDriver? d) || ReferenceEquals(d, driver));
-        }
-    }
+    internal static void Unregister(XdpDriver driver) => s_drivers.Unregister(driver);
 
     private static void CreateInstruments(Meter meter)
     {
@@ -59,19 +40,7 @@ internal static class XdpMetrics
 
     private static List<Measurement<long>> Observe(Func<XdpDriver, XdpStatistics?, long?> figure)
     {
-        List<XdpDriver> live;
-        lock (s_lock)
-        {
-            live = new List<XdpDriver>(s_drivers.Count);
-            foreach (WeakReference<XdpDriver> reference in s_drivers)
-            {
-                if (reference.TryGetTarget(out XdpDriver? driver))
-                {
-                    live.Add(driver);
-                }
-            }
-        }
-
+        List<XdpDriver> live = s_drivers.Live();
         var measurements = new List<Measurement<long>>(live.Count);
         foreach (XdpDriver driver in live)
         {
