@@ -41,8 +41,27 @@ internal sealed class FakeDevice(NetBufPool pool, int maxFrameLength, int queueS
     /// <summary>When set, the next receive finds the device gone (as a deleted interface is found).</summary>
     public bool Vanished { get; set; }
 
-    protected override int ReceiveBurst(Span<NetBufPtr> destination) =>
-        Vanished ? throw DeviceGone("removed by the test", 19) : 0;
+    /// <summary>Lengths of frames the device "receives" next, each into the oldest posted buffer at offset 0.</summary>
+    public Queue<int> Arriving { get; } = new();
+
+    protected override int ReceiveBurst(Span<NetBufPtr> destination)
+    {
+        if (Vanished)
+        {
+            throw DeviceGone("removed by the test", 19);
+        }
+
+        int taken = 0;
+        while (taken < destination.Length && Arriving.Count > 0 && _posted.Count > 0)
+        {
+            if (TryHandBack(_posted.Dequeue(), 0, Arriving.Dequeue(), out destination[taken]))
+            {
+                taken++;
+            }
+        }
+
+        return taken;
+    }
 
     protected override void TransmitBurst(ReadOnlySpan<NetBufPtr> frames)
     {

@@ -485,29 +485,14 @@ public abstract partial class NetDriver : INetDriver
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        CheckTimeout(timeout);
-        Enter();
-        try
-        {
-            if (_pendingError is not null)
-            {
-                return true;
-            }
-
-            ThrowIfGone();
-            return WaitForReceiveCore(timeout, cancellationToken);
-        }
-        finally
-        {
-            Exit();
-        }
-    }
+    public bool WaitForReceive(TimeSpan timeout, CancellationToken cancellationToken = default) => Wait(receive: true, timeout, cancellationToken);
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
-    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default)
+    public bool WaitForTransmit(TimeSpan timeout, CancellationToken cancellationToken = default) => Wait(receive: false, timeout, cancellationToken);
+
+    /// <summary>The two waits: a pending error ends one at once (the next call throws it), a gone device throws.</summary>
+    private bool Wait(bool receive, TimeSpan timeout, CancellationToken cancellationToken)
     {
         CheckTimeout(timeout);
         Enter();
@@ -519,7 +504,7 @@ public abstract partial class NetDriver : INetDriver
             }
 
             ThrowIfGone();
-            return WaitForTransmitCore(timeout, cancellationToken);
+            return receive ? WaitForReceiveCore(timeout, cancellationToken) : WaitForTransmitCore(timeout, cancellationToken);
         }
         finally
         {
@@ -717,14 +702,19 @@ public abstract partial class NetDriver : INetDriver
     /// <param name="packetOffset">Where the frame starts in the buffer.</param>
     /// <param name="packetLength">The frame's length.</param>
     /// <param name="received">The caller's pointer.</param>
-    /// <returns><see langword="false"/> when the frame does not fit the buffer (a faulty device) or the driver's pointer is
-    /// not current: the frame is dropped and counted, and the buffer freed if it was the driver's.</returns>
+    /// <returns><see langword="false"/> when the frame is shorter than <see cref="MinFrameLength"/> (a runt), does not fit the
+    /// buffer (a faulty device), or the driver's pointer is not current: the frame is dropped and counted, and the buffer
+    /// freed if it was the driver's.</returns>
     protected bool TryHandBack(NetBufPtr held, int packetOffset, int packetLength, out NetBufPtr received)
     {
-        if (_pool.TryHandOver(held, packetOffset, packetLength, out received))
+        // A frame shorter than the device's smallest (a runt: no whole Ethernet header) is no frame: every driver drops it
+        // here, whatever its device let through.
+        if (packetLength >= MinFrameLength && _pool.TryHandOver(held, packetOffset, packetLength, out received))
         {
             return true;
         }
+
+        received = default;
 
         _ = _pool.TryFree(held);
         CountRxDropped();
