@@ -120,8 +120,7 @@ public ref struct NetBuf : IDisposable
     {
         get
         {
-            ulong r = Regions();
-            return _length - RegionWord.Offset(r) - RegionWord.HeaderLength(r) - RegionWord.PacketLength(r);
+            return _length - RegionWord.End(Regions());
         }
     }
 
@@ -134,7 +133,8 @@ public ref struct NetBuf : IDisposable
         get
         {
             ulong r = Regions();
-            return CreateSpan(RegionWord.Offset(r), RegionWord.HeaderLength(r));
+            int start = RegionWord.Offset(r);
+            return CreateSpan(start, RegionWord.PacketStart(r) - start);
         }
     }
 
@@ -147,7 +147,8 @@ public ref struct NetBuf : IDisposable
         get
         {
             ulong r = Regions();
-            return CreateSpan(RegionWord.Offset(r) + RegionWord.HeaderLength(r), RegionWord.PacketLength(r));
+            int start = RegionWord.PacketStart(r);
+            return CreateSpan(start, RegionWord.End(r) - start);
         }
     }
 
@@ -160,7 +161,8 @@ public ref struct NetBuf : IDisposable
         get
         {
             ulong r = Regions();
-            return CreateSpan(RegionWord.Offset(r), RegionWord.HeaderLength(r) + RegionWord.PacketLength(r));
+            int start = RegionWord.Offset(r);
+            return CreateSpan(start, RegionWord.End(r) - start);
         }
     }
 
@@ -189,7 +191,8 @@ public ref struct NetBuf : IDisposable
         get
         {
             ulong r = Regions();
-            return _pool!.MemoryManagerOf(_index).Memory.Slice(RegionWord.Offset(r) + RegionWord.HeaderLength(r), RegionWord.PacketLength(r));
+            int start = RegionWord.PacketStart(r);
+            return _pool!.MemoryManagerOf(_index).Memory.Slice(start, RegionWord.End(r) - start);
         }
     }
 
@@ -209,7 +212,7 @@ public ref struct NetBuf : IDisposable
     internal readonly Span<byte> GetTailroom(out int start)
     {
         ulong r = Regions();
-        start = RegionWord.Offset(r) + RegionWord.HeaderLength(r) + RegionWord.PacketLength(r);
+        start = RegionWord.End(r);
         return CreateSpan(start, _length - start);
     }
 
@@ -229,7 +232,7 @@ public ref struct NetBuf : IDisposable
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "bytes left beside the headroom and packet");
         }
 
-        Commit(ref slot, RegionWord.Make(offset, length, packet));
+        Commit(ref slot, RegionWord.At(offset, offset + length, offset + length + packet));
     }
 
     /// <summary>Sets the packet region's length.</summary>
@@ -240,15 +243,15 @@ public ref struct NetBuf : IDisposable
     public readonly void SetPacketLength(int length)
     {
         ref BufferSlot slot = ref Slot(out ulong r);
-        int offset = RegionWord.Offset(r);
-        int header = RegionWord.HeaderLength(r);
-        int available = _length - offset - header;
+        int packetStart = RegionWord.PacketStart(r);
+        int available = _length - packetStart;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "bytes left after the headroom and header");
         }
 
-        Commit(ref slot, RegionWord.Make(offset, header, length));
+        // Only the end moves: bits 32-47 take the new end (bits 48-63 stay zero, as end <= length).
+        Commit(ref slot, (r & 0xFFFF_FFFFUL) | ((ulong)(uint)(packetStart + length) << RegionWord.EndShift));
     }
 
     /// <summary>
@@ -262,19 +265,20 @@ public ref struct NetBuf : IDisposable
     public readonly void ReserveHeadroom(int length)
     {
         ref BufferSlot slot = ref Slot(out ulong r);
-        if (RegionWord.HeaderLength(r) != 0 || RegionWord.PacketLength(r) != 0)
+        int offset = RegionWord.Offset(r);
+        if (RegionWord.End(r) != offset)
         {
             ThrowHelper.ThrowInvalidOperation("Headroom can only be reserved while the header and packet regions are empty.");
         }
 
-        int offset = RegionWord.Offset(r);
         int available = _length - offset;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "tailroom");
         }
 
-        Commit(ref slot, RegionWord.Make(offset + length, 0, 0));
+        int start = offset + length;
+        Commit(ref slot, RegionWord.At(start, start, start));
     }
 
     /// <summary>
@@ -296,8 +300,9 @@ public ref struct NetBuf : IDisposable
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, offset, "headroom");
         }
 
+        // Only the start moves down, and length <= offset, so the subtraction stays in bits 0-15.
         int start = offset - length;
-        Commit(ref slot, RegionWord.Make(start, RegionWord.HeaderLength(r) + length, RegionWord.PacketLength(r)));
+        Commit(ref slot, r - (uint)length);
         return CreateSpan(start, length);
     }
 
@@ -314,17 +319,16 @@ public ref struct NetBuf : IDisposable
     public readonly Span<byte> Append(int length)
     {
         ref BufferSlot slot = ref Slot(out ulong r);
-        int offset = RegionWord.Offset(r);
-        int header = RegionWord.HeaderLength(r);
-        int packet = RegionWord.PacketLength(r);
-        int end = offset + header + packet;
+        int end = RegionWord.End(r);
         int available = _length - end;
         if ((uint)length > (uint)available)
         {
             ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, available, "tailroom");
         }
 
-        Commit(ref slot, RegionWord.Make(offset, header, packet + length));
+        // Only the end moves up, and end + length <= the buffer length (< 2^16), so the addition
+        // stays in bits 32-47.
+        Commit(ref slot, r + ((ulong)(uint)length << RegionWord.EndShift));
         return CreateSpan(end, length);
     }
 
@@ -341,15 +345,15 @@ public ref struct NetBuf : IDisposable
     {
         ref BufferSlot slot = ref Slot(out ulong r);
         int offset = RegionWord.Offset(r);
-        int header = RegionWord.HeaderLength(r);
-        int packet = RegionWord.PacketLength(r);
-        if ((uint)length > (uint)(header + packet))
+        int end = RegionWord.End(r);
+        if ((uint)length > (uint)(end - offset))
         {
-            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, header + packet, "header and packet bytes");
+            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, end - offset, "header and packet bytes");
         }
 
-        int fromHeader = Math.Min(length, header);
-        Commit(ref slot, RegionWord.Make(offset + length, header - fromHeader, packet - (length - fromHeader)));
+        // From the header first: the packet start moves only once the header is gone.
+        int start = offset + length;
+        Commit(ref slot, RegionWord.At(start, Math.Max(RegionWord.PacketStart(r), start), end));
         return CreateSpan(offset, length);
     }
 
@@ -366,16 +370,16 @@ public ref struct NetBuf : IDisposable
     {
         ref BufferSlot slot = ref Slot(out ulong r);
         int offset = RegionWord.Offset(r);
-        int header = RegionWord.HeaderLength(r);
-        int packet = RegionWord.PacketLength(r);
-        if ((uint)length > (uint)(header + packet))
+        int end = RegionWord.End(r);
+        if ((uint)length > (uint)(end - offset))
         {
-            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, header + packet, "header and packet bytes");
+            ThrowHelper.ThrowLengthOutOfRange(nameof(length), length, end - offset, "header and packet bytes");
         }
 
-        int fromPacket = Math.Min(length, packet);
-        Commit(ref slot, RegionWord.Make(offset, header - (length - fromPacket), packet - fromPacket));
-        return CreateSpan(offset + header + packet - length, length);
+        // From the packet first: the packet start moves only once the packet is gone.
+        int newEnd = end - length;
+        Commit(ref slot, RegionWord.At(offset, Math.Min(RegionWord.PacketStart(r), newEnd), newEnd));
+        return CreateSpan(newEnd, length);
     }
 
     /// <summary>
@@ -425,19 +429,15 @@ public ref struct NetBuf : IDisposable
         }
 
         // The fields stay as they are, so a second Dispose of this variable is caught as stale.
-        if (_cache is not null)
+        ThreadCache? cache = _cache;
+        if (cache is not null)
         {
             // Only allocations set a cache, so the token is an owner's (never a view's).
-            pool.ReturnOwned(ref _slot, _index, _token, _cache);
+            pool.ReturnOwned(ref _slot, _index, _token, cache);
             return;
         }
 
-        if (_view)
-        {
-            ThrowView();
-        }
-
-        pool.Return(ref _slot, _index, _token);
+        DisposeUncached(pool, ref _slot, _index, _token, _view);
     }
 
     /// <inheritdoc/>
@@ -452,6 +452,23 @@ public ref struct NetBuf : IDisposable
         index = _index;
         token = _token;
         return pool;
+    }
+
+    /// <summary>
+    /// <see cref="Dispose"/> of a handle that was not allocated through a thread cache (a view, a
+    /// buffer taken from a box or a pointer), out of line: it keeps <see cref="Dispose"/> small enough
+    /// for the JIT to copy a <c>using</c> block's <c>finally</c> into the loop instead of calling it
+    /// as a separate handler, which would keep every field of the handle in stack memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DisposeUncached(NetBufPool pool, ref BufferSlot slot, int index, ulong token, bool view)
+    {
+        if (view)
+        {
+            ThrowView();
+        }
+
+        pool.Return(ref slot, index, token);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -515,9 +532,12 @@ public ref struct NetBuf : IDisposable
     private readonly Span<byte> CreateSpan(int start, int length) =>
         MemoryMarshal.CreateSpan(ref Unsafe.Add(ref _data, (nint)(uint)start), length);
 
-    /// <summary>Throws for a stale handle, with the pool's message.</summary>
+    /// <summary>Throws for a stale handle, with the pool's message. Takes the fields, not the handle: an
+    /// instance call would take the handle's address and keep it out of registers on every access.</summary>
+    private readonly void ThrowStale() => ThrowStale(_pool!, _index, _token);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly void ThrowStale() => _pool!.ThrowStale(_index, _token);
+    private static void ThrowStale(NetBufPool pool, int index, ulong token) => pool.ThrowStale(index, token);
 
     private readonly NetBufPool RequireOwner()
     {
