@@ -52,6 +52,11 @@ internal sealed class BridgeTopology : IDisposable
     private static readonly MacAddress TapMacA = new(0x02, 0x4e, 0x42, 0x00, 0x00, 0x0a);
     private static readonly MacAddress TapMacB = new(0x02, 0x4e, 0x42, 0x00, 0x00, 0x0b);
 
+    /// <summary>The TAP ports' own (program side) hardware addresses: fixed, so that a flood's frames can be addressed
+    /// to the port before it opens, and the same for ours and for testpmd's net_tap (its <c>mac=</c>).</summary>
+    private static readonly MacAddress TapPortMacA = new(0x02, 0x4e, 0x42, 0x00, 0x01, 0x0a);
+    private static readonly MacAddress TapPortMacB = new(0x02, 0x4e, 0x42, 0x00, 0x01, 0x0b);
+
     private readonly List<IDisposable> _owned = [];
 
     private BridgeTopology(string kind, bool reflector)
@@ -117,10 +122,10 @@ internal sealed class BridgeTopology : IDisposable
             {
                 // A TAP device lives while its driver is open: each opening makes it anew, with the same hardware
                 // address, and the host's address is given again.
-                ports.Add(new TapDriver(Pool!, DeviceA, new TapDriverOptions { NetworkNamespace = HostA.Name, KernelMacAddress = TapMacA, RxQueueSize = QueueSize, TxQueueSize = QueueSize }));
+                ports.Add(new TapDriver(Pool!, DeviceA, new TapDriverOptions { NetworkNamespace = HostA.Name, MacAddress = TapPortMacA, KernelMacAddress = TapMacA, RxQueueSize = QueueSize, TxQueueSize = QueueSize }));
                 if (!IsReflector)
                 {
-                    ports.Add(new TapDriver(Pool!, DeviceB, new TapDriverOptions { NetworkNamespace = HostB!.Name, KernelMacAddress = TapMacB, RxQueueSize = QueueSize, TxQueueSize = QueueSize }));
+                    ports.Add(new TapDriver(Pool!, DeviceB, new TapDriverOptions { NetworkNamespace = HostB!.Name, MacAddress = TapPortMacB, KernelMacAddress = TapMacB, RxQueueSize = QueueSize, TxQueueSize = QueueSize }));
                 }
 
                 AddressHosts();
@@ -153,6 +158,32 @@ internal sealed class BridgeTopology : IDisposable
         }
 
         Ports = [];
+    }
+
+    /// <summary>The hardware address of the port facing host A: the veth end's in the bridge namespace, or the TAP port's.</summary>
+    public MacAddress PortMacA => Kind == "tap" ? TapPortMacA : ReadMac(Bridge!, BridgeEndA);
+
+    /// <summary>
+    /// testpmd's <c>net_tap</c> devices for this (TAP) topology: the virtual devices to start it with in host A's
+    /// namespace, where it makes every TAP device it opens. Call <see cref="PlaceTapDevices"/> once it runs. Our ports
+    /// must be closed first (a TAP device of the same name would be in use).
+    /// </summary>
+    public string[] TestpmdTapDevices() => IsReflector
+        ? [$"net_tap0,iface={DeviceA},mac={TapPortMacA}"]
+        : [$"net_tap0,iface={DeviceA},mac={TapPortMacA}", $"net_tap1,iface={DeviceB},mac={TapPortMacB}"];
+
+    /// <summary>
+    /// After another program (testpmd) made the TAP devices in host A's namespace: moves host B's into host B's
+    /// namespace (a TAP device keeps working for the program holding it when it moves) and addresses both hosts.
+    /// </summary>
+    public void PlaceTapDevices()
+    {
+        if (HostB is not null)
+        {
+            _ = HostA.Ip("link", "set", DeviceB, "netns", HostB.Name);
+        }
+
+        AddressHosts();
     }
 
     /// <summary>The ports' kernel drop counters: AF_PACKET's socket drops (full receive queue), AF_XDP's receive drops and full rings.</summary>

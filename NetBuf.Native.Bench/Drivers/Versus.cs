@@ -89,18 +89,12 @@ internal static class Versus
             loads = [.. loads.Where(l => l != "flood")];
         }
 
-        foreach (string d in drivers.Where(d => d != "tap"))
+        foreach (string d in drivers)
         {
             if (Testpmd.Missing(d) is string why)
             {
                 notMeasured.Add($"testpmd over {LoopThroughput.Label(d)}: {why}; install: {Testpmd.InstallLine}");
             }
-        }
-
-        if (drivers.Contains("tap"))
-        {
-            notMeasured.Add("TAP (ours and testpmd's net_tap): not built yet: net_tap makes its TAP devices in testpmd's own namespace, while the forward topology has one host per namespace");
-            drivers = [.. drivers.Where(d => d != "tap")];
         }
 
         if (apps.Contains("macswap") && loads.Contains("closed"))
@@ -147,14 +141,26 @@ internal static class Versus
         {
             if (candidate == Dpdk)
             {
-                string pmd = topology.Kind == "xdp" ? "net_af_xdp" : "net_af_packet";
-                string[] ends = app == "forward" ? [BridgeTopology.BridgeEndA, BridgeTopology.BridgeEndB] : [BridgeTopology.BridgeEndA];
-                testpmd = Testpmd.Start(topology.Bridge!, [.. ends.Select((end, i) => LoopThroughput.Text($"{pmd}{i},iface={end}"))], app switch
+                string mode = app switch
                 {
                     "responder" => "icmpecho",
                     "forward" => "io",
                     _ => "macswap",
-                });
+                };
+                if (topology.Kind == "tap")
+                {
+                    // net_tap makes its TAP devices where testpmd runs: in host A's namespace, then host B's moves home.
+                    topology.ClosePorts();
+                    testpmd = Testpmd.Start(topology.HostA, topology.TestpmdTapDevices(), mode);
+                    topology.PlaceTapDevices();
+                }
+                else
+                {
+                    string pmd = topology.Kind == "xdp" ? "net_af_xdp" : "net_af_packet";
+                    string[] ends = app == "forward" ? [BridgeTopology.BridgeEndA, BridgeTopology.BridgeEndB] : [BridgeTopology.BridgeEndA];
+                    testpmd = Testpmd.Start(topology.Bridge!, [.. ends.Select((end, i) => LoopThroughput.Text($"{pmd}{i},iface={end}"))], mode);
+                }
+
                 Thread.Sleep(Testpmd.StartDelay);
             }
 
@@ -216,7 +222,7 @@ internal static class Versus
             TimeSpan limit = Warmup + duration + TimeSpan.FromSeconds(10);
             if (load == "flood")
             {
-                MacAddress portMac = BridgeTopology.ReadMac(topology.Bridge!, BridgeTopology.BridgeEndA);
+                MacAddress portMac = topology.PortMacA;
                 byte[] frame = app switch
                 {
                     "responder" => FrameGenerator.IcmpEchoFrame(frameLength, topology.MacA, portMac, Identifier),
@@ -308,7 +314,7 @@ internal static class Versus
         Machine.Print();
         Console.WriteLine(LoopThroughput.Text($"// {LoopThroughput.Pinning(generatorCpu, loopCpu)}; testpmd's forwarding lcore on CPU 1; medians over {rounds} rounds (other work shares the machine: read the per-round figures too)"));
         Console.WriteLine("// handled/s: flood: frames back at host A's interface (responder: echo replies; macswap: reflected frames) or at host B's (forward), from rx_packets; closed: echo replies/s at the pinger");
-        Console.WriteLine("// share: handled / offered (flood: frames host A's interface sent; closed: requests the pinger's socket took); x testpmd: our median / testpmd's in the same row group");
+        Console.WriteLine("// share: handled / offered (flood: frames host A's interface sent or dropped on the way out, as a TAP device does when its reader is slow; closed: requests the pinger's socket took); x testpmd: our median / testpmd's in the same row group");
         Console.WriteLine("// drops in round 1's window (interfaces: the first round where any moved): ours 'loop tx-full/tx-error/driver rx/driver tx, sockets' (the ports' kernel drops); testpmd's port counters; interfaces: rx_dropped/tx_dropped that moved");
         Console.WriteLine("// lost/s: offered - handled (median): what no counter above may show (a socket's ring, a kernel queue)");
         Console.WriteLine("| app | driver | load | frame | candidate | handled/s | per round | x testpmd | share | lost/s | drops | interfaces' drops | B/frame |");
@@ -376,7 +382,9 @@ internal static class Versus
             Dictionary<string, LinkCounters>? hostB = app == "forward" ? LinkCounters.Read(topology.HostB!) : null;
             if (load == "flood")
             {
-                offered = hostA[BridgeTopology.DeviceA].TxPackets;
+                // What the generator offered: the frames host A's interface sent, and those it dropped on the way out (a
+                // TAP device drops when the program holding it does not read fast enough; a veth end does not).
+                offered = hostA[BridgeTopology.DeviceA].TxPackets + hostA[BridgeTopology.DeviceA].TxDropped;
                 passed = hostB is null ? hostA[BridgeTopology.DeviceA].RxPackets : hostB[BridgeTopology.DeviceB].RxPackets;
             }
             else
@@ -393,7 +401,11 @@ internal static class Versus
                 AddLinks(links, "B", hostB);
             }
 
-            AddLinks(links, "bridge", LinkCounters.Read(topology.Bridge!));
+            if (topology.Bridge is not null)
+            {
+                AddLinks(links, "bridge", LinkCounters.Read(topology.Bridge));
+            }
+
             TestpmdStats stats = testpmd?.ReadStats() ?? default;
             return new Snapshot(timestamp, offered, passed, topology.SocketDrops().Sum(), stats, links);
         }
