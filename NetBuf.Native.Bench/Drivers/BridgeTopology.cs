@@ -44,6 +44,10 @@ internal sealed class BridgeTopology : IDisposable
     /// <c>--rx-ring</c> option of the modes that use this topology, set once before any opening.</summary>
     public static bool AfPacketReceiveRing { get; set; }
 
+    /// <summary>The AF_XDP ports' busy-poll budget (<see cref="XdpDriverOptions.BusyPollBudget"/>): the
+    /// <c>--xdp-busy-poll N</c> option of the modes that use this topology (0, off, without it).</summary>
+    public static int XdpBusyPollBudget { get; set; }
+
     /// <summary>The pool: two ports, each with a full receive and transmit queue, twice over for the loop's staging and
     /// frames in flight between the queues (a power of two, as AF_XDP's UMEM likes).</summary>
     private const int PoolBuffers = 2 * 2 * 2 * QueueSize;
@@ -218,7 +222,7 @@ internal sealed class BridgeTopology : IDisposable
     private INetDriver Open(string device) => Kind switch
     {
         "afpacket" => new AfPacketDriver(Pool!, device, new AfPacketDriverOptions { NetworkNamespace = Bridge!.Name, RxQueueSize = QueueSize, TxQueueSize = QueueSize, ReceiveRing = AfPacketReceiveRing }),
-        "xdp" => new XdpDriver(Pool!, device, new XdpDriverOptions { NetworkNamespace = Bridge!.Name, BindMode = XdpBindMode.Copy, RxQueueSize = QueueSize, TxQueueSize = QueueSize }),
+        "xdp" => new XdpDriver(Pool!, device, new XdpDriverOptions { NetworkNamespace = Bridge!.Name, BindMode = XdpBindMode.Copy, RxQueueSize = QueueSize, TxQueueSize = QueueSize, BusyPollBudget = XdpBusyPollBudget }),
         _ => throw new InvalidOperationException($"{Kind} has no ports of its own"),
     };
 

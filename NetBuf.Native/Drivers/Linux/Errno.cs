@@ -18,6 +18,7 @@ internal static class Errno
     internal const int ENODEV = 19;
     internal const int EINVAL = 22;
     internal const int ENOSPC = 28;
+    internal const int ENOPROTOOPT = 92;
     internal const int EBADFD = 77;
     internal const int EMSGSIZE = 90;
     internal const int EOPNOTSUPP = 95;
@@ -43,6 +44,7 @@ internal static class Errno
         ENODEV => "ENODEV",
         EINVAL => "EINVAL",
         ENOSPC => "ENOSPC",
+        ENOPROTOOPT => "ENOPROTOOPT",
         EBADFD => "EBADFD",
         EMSGSIZE => "EMSGSIZE",
         EOPNOTSUPP => "EOPNOTSUPP",

@@ -48,6 +48,15 @@ internal static class LinuxConstants
     internal const int SO_RCVBUF = 8;
     internal const int SO_RCVBUFFORCE = 33;
 
+    /// <summary><c>SO_BUSY_POLL</c>: how long (microseconds) a receive on the socket may poll the device's NAPI context.</summary>
+    internal const int SO_BUSY_POLL = 46;
+
+    /// <summary><c>SO_PREFER_BUSY_POLL</c> (Linux 5.11): the device's NAPI context prefers the socket's busy polling to its softirq.</summary>
+    internal const int SO_PREFER_BUSY_POLL = 69;
+
+    /// <summary><c>SO_BUSY_POLL_BUDGET</c> (Linux 5.11): how many frames one busy poll of the NAPI context may take.</summary>
+    internal const int SO_BUSY_POLL_BUDGET = 70;
+
     // linux/if_packet.h
     internal const int SOL_PACKET = 263;
     internal const int PACKET_FANOUT = 18;

@@ -64,6 +64,12 @@ public sealed unsafe class XdpDriver : NetDriver
     /// <summary>Completion entries returned to the pool per <see cref="NetBufPool.FreeBulk(ReadOnlySpan{NetBufPtr})"/>: 64, a pool batch of a thread cache's size.</summary>
     private const int RecycleBatch = 64;
 
+    /// <summary>The largest <see cref="XdpDriverOptions.BusyPollBudget"/>: the kernel's limit for <c>SO_BUSY_POLL_BUDGET</c> (<c>U16_MAX</c>).</summary>
+    public const int MaxBusyPollBudget = ushort.MaxValue;
+
+    /// <summary><c>SO_BUSY_POLL</c> with a busy-poll budget: 20 microseconds, DPDK's <c>net_af_xdp</c> value.</summary>
+    public const int BusyPollMicroseconds = 20;
+
     /// <summary>Frames the kernel sends per copy-mode <c>sendto</c> (its <c>max_tx_budget</c> default, <c>TX_BATCH_SIZE</c>).</summary>
     private const uint KernelTxBatch = 32;
 
@@ -100,6 +106,9 @@ public sealed unsafe class XdpDriver : NetDriver
     private readonly bool _kickTx;
     private readonly bool _completeChecksums;
     private readonly bool _kickFill;
+
+    /// <summary>Whether an empty receive ring makes a <c>recvfrom</c>, to busy-poll the interface (<see cref="XdpDriverOptions.BusyPollBudget"/>).</summary>
+    private readonly bool _busyPoll;
     /// <summary>A held buffer's role: on the fill ring for a frame to be received into.</summary>
     private const byte Posted = 1;
 
@@ -137,6 +146,8 @@ public sealed unsafe class XdpDriver : NetDriver
         CheckRingSize(options.RxQueueSize, nameof(options.RxQueueSize));
         CheckRingSize(options.TxQueueSize, nameof(options.TxQueueSize));
         ArgumentOutOfRangeException.ThrowIfNegative(options.QueueId, nameof(options.QueueId));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.BusyPollBudget, nameof(options.BusyPollBudget));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.BusyPollBudget, MaxBusyPollBudget, nameof(options.BusyPollBudget));
         ObjectDisposedException.ThrowIf(pool.IsDisposed, pool);
         if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess || !BitConverter.IsLittleEndian)
         {
@@ -223,6 +234,8 @@ public sealed unsafe class XdpDriver : NetDriver
         _kickTx = !_socket.IsZeroCopy || !_socket.UsesNeedWakeup;
         _completeChecksums = options.CompletePartialChecksums && !_socket.IsZeroCopy;
         _kickFill = _socket.UsesNeedWakeup;
+        _busyPoll = options.BusyPollBudget > 0;
+        BusyPollBudget = options.BusyPollBudget;
         RxQueueSize = options.RxQueueSize;
         TxQueueSize = options.TxQueueSize;
         QueueId = options.QueueId;
@@ -236,6 +249,9 @@ public sealed unsafe class XdpDriver : NetDriver
 
     /// <inheritdoc/>
     public override string DeviceName => _device.DeviceName;
+
+    /// <summary>The busy-poll budget the socket was given (<see cref="XdpDriverOptions.BusyPollBudget"/>); 0 when busy polling is off.</summary>
+    public int BusyPollBudget { get; }
 
     /// <summary>The interface's hardware address (read with <c>SIOCGIFHWADDR</c> when the driver was created): the address the driver's frames are sent from.</summary>
     public override MacAddress MacAddress => _socket.MacAddress;
@@ -369,6 +385,13 @@ public sealed unsafe class XdpDriver : NetDriver
     protected override int ReceiveBurst(Span<NetBufPtr> destination)
     {
         uint count = _rx.Available((uint)destination.Length);
+        if (count == 0 && _busyPoll)
+        {
+            // Sound: no buffer: a zero-length receive in which the kernel busy-polls the interface's NAPI context.
+            _ = LibC.RecvFrom(_device.Fd, null, 0, LinuxConstants.MSG_DONTWAIT, null, null);
+            count = _rx.Available((uint)destination.Length);
+        }
+
         if (count == 0)
         {
             if (++_emptyPolls >= EmptyPollsPerLinkCheck)

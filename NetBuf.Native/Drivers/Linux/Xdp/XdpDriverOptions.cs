@@ -66,4 +66,15 @@ public sealed class XdpDriverOptions
     /// NIC's wire. <see langword="false"/>: frames are handed over as the kernel wrote them.
     /// </summary>
     public bool CompletePartialChecksums { get; init; } = true;
+
+    /// <summary>
+    /// Preferred busy polling (Linux 5.11), DPDK's <c>busy_budget</c>: 0 (the default) leaves it off; a budget of 1 to
+    /// <see cref="XdpDriver.MaxBusyPollBudget"/> sets <c>SO_PREFER_BUSY_POLL</c>, <c>SO_BUSY_POLL</c>
+    /// (<see cref="XdpDriver.BusyPollMicroseconds"/>) and <c>SO_BUSY_POLL_BUDGET</c> on the socket, and a receive that finds
+    /// the ring empty makes one <c>recvfrom</c> system call, in which the kernel runs the interface's receive work (its NAPI
+    /// poll, up to the budget's frames) on the calling thread instead of in a softirq wherever the sender runs. It pays on
+    /// a thread that polls a dedicated CPU (<see cref="Processing.PollingMode.BusyPoll"/>); DPDK's <c>net_af_xdp</c> has it on
+    /// with a budget of 64. A budget above the kernel's <c>net.core.busy_poll</c> rules may need CAP_NET_ADMIN (root has it).
+    /// </summary>
+    public int BusyPollBudget { get; init; }
 }

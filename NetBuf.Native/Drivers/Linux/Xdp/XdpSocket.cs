@@ -142,6 +142,11 @@ internal sealed unsafe class XdpSocket
         SetRingSize(XdpConstants.XDP_RX_RING, options.RxQueueSize, "rx");
         SetRingSize(XdpConstants.XDP_TX_RING, options.TxQueueSize, "tx");
         MapRings(options);
+        if (options.BusyPollBudget > 0)
+        {
+            SetBusyPolling(options.BusyPollBudget);
+        }
+
         if (shareWith is null)
         {
             Bind(options, options.BindMode, options.UseNeedWakeup, shareWith);
@@ -205,6 +210,37 @@ internal sealed unsafe class XdpSocket
         }
 
         throw Error(errno, $"setsockopt(XDP_UMEM_REG, {pool.BlockLength} bytes in chunks of {pool.BufferStride})");
+    }
+
+    /// <summary>Preferred busy polling, as DPDK's <c>net_af_xdp</c> sets it (see <see cref="XdpDriverOptions.BusyPollBudget"/>).</summary>
+    private void SetBusyPolling(int budget)
+    {
+        SetSocketOption(LinuxConstants.SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL");
+        SetSocketOption(LinuxConstants.SO_BUSY_POLL, XdpDriver.BusyPollMicroseconds, "SO_BUSY_POLL");
+        SetSocketOption(LinuxConstants.SO_BUSY_POLL_BUDGET, budget, "SO_BUSY_POLL_BUDGET");
+    }
+
+    private void SetSocketOption(int option, int value, string name)
+    {
+        // Sound: setsockopt reads the 4 bytes of the local.
+        if (LibC.SetSockOpt(Fd, LinuxConstants.SOL_SOCKET, option, &value, sizeof(int)) == 0)
+        {
+            return;
+        }
+
+        int errno = Marshal.GetLastPInvokeError();
+        throw errno switch
+        {
+            Errno.ENOPROTOOPT or Errno.EINVAL => new NetDriverException(
+                NetDriverErrorKind.Unsupported,
+                $"setsockopt({name}, {value}) failed for {Device}: {Errno.Name(errno)}; preferred busy polling needs Linux 5.11 or later: set XdpDriverOptions.BusyPollBudget to 0.",
+                errno),
+            Errno.EPERM => new NetDriverException(
+                NetDriverErrorKind.Unsupported,
+                $"setsockopt({name}, {value}) failed for {Device}: EPERM; a busy-poll budget or time above the system's needs CAP_NET_ADMIN (root has it): run with it, or lower XdpDriverOptions.BusyPollBudget.",
+                errno),
+            _ => Error(errno, $"setsockopt({name}, {value})"),
+        };
     }
 
     private void SetRingSize(int option, int size, string ring)
