@@ -61,9 +61,11 @@ internal static class LinuxConstants
     internal const int PACKET_VNET_HDR = 15;
     internal const int PACKET_RX_RING = 5;
     internal const int PACKET_VERSION = 10;
+    internal const int PACKET_COPY_THRESH = 7;
     internal const int TPACKET_V2 = 1;
     internal const uint TP_STATUS_KERNEL = 0;
     internal const uint TP_STATUS_USER = 1;
+    internal const uint TP_STATUS_COPY = 0x2;
     internal const uint TP_STATUS_VLAN_VALID = 0x10;
     internal const uint TP_STATUS_VLAN_TPID_VALID = 0x40;
 
