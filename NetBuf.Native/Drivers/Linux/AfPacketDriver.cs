@@ -697,6 +697,13 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 return true;
             }
 
+            if (TakeSocketError() is NetDriverException error)
+            {
+                // The next receive reports it, as recvmmsg's would have; poll would have ended the wait at once.
+                Defer(error);
+                return true;
+            }
+
             TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? NetDriverWaitSet.CheckInterval : timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
             if (left < TimeSpan.Zero)
             {
@@ -742,7 +749,16 @@ public sealed unsafe class AfPacketDriver : NetDriver
     internal override bool NeedsDeviceChecks => true;
 
     /// <inheritdoc/>
-    internal override void CheckDevice() => CheckBound();
+    /// <remarks>Through the ring, also takes the socket's pending error (see <see cref="TakeSocketError"/>) for the next
+    /// receive to report: a wait woken by it (POLLERR) would otherwise be woken again at once.</remarks>
+    internal override void CheckDevice()
+    {
+        CheckBound();
+        if (TakeSocketError() is NetDriverException error)
+        {
+            Defer(error);
+        }
+    }
 
     /// <inheritdoc/>
     /// <remarks><c>PACKET_STATISTICS</c>' tp_drops, totalled (<see cref="GetStatistics"/>); 0 once the driver is disposed.</remarks>
@@ -1095,9 +1111,40 @@ public sealed unsafe class AfPacketDriver : NetDriver
         {
             _emptyPolls = 0;
             CheckBound();
+            if (TakeSocketError() is NetDriverException error)
+            {
+                throw error;
+            }
         }
 
         return received;
+    }
+
+    /// <summary>
+    /// Reads and clears the socket's pending error (<c>SO_ERROR</c>; ENETDOWN once the interface went down) when frames
+    /// come through the ring. No receive system call reads it there (but a long frame's <c>recvmsg</c>), and <c>poll</c>
+    /// reports it (POLLERR) until something does, so every wait would end at once, for ever: a loop would spin. Read here,
+    /// it is reported as <c>recvmmsg</c> would have reported it, once. Called where the ring was found empty 256 times, before a
+    /// wait and at a wait set's device check: never on the path of a frame.
+    /// </summary>
+    /// <returns>The error as the receive reports it, or null when none is pending (or without the ring).</returns>
+    private NetDriverException? TakeSocketError()
+    {
+        if (_ring == null)
+        {
+            return null;
+        }
+
+        int error = 0;
+        uint length = sizeof(int);
+
+        // Sound: getsockopt writes at most length (4) bytes into the local.
+        if (LibC.GetSockOpt(_device.Fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_ERROR, &error, &length) != 0 || error == 0)
+        {
+            return null;
+        }
+
+        return LinuxError.FromErrno(error, "receive (the socket's pending error, read with getsockopt(SO_ERROR))", DeviceName, opened: true);
     }
 
     /// <summary>Copies the frame of a ring slot into <paramref name="posted"/> (its bytes past the buffer into message

@@ -45,6 +45,7 @@ internal static class LinuxConstants
     internal const int MSG_TRUNC = 0x20;
     internal const int MSG_CTRUNC = 0x08;
     internal const int SOL_SOCKET = 1;
+    internal const int SO_ERROR = 4;
     internal const int SO_RCVBUF = 8;
     internal const int SO_RCVBUFFORCE = 33;
 
