@@ -40,9 +40,20 @@ internal sealed class BridgeTopology : IDisposable
     /// </summary>
     public const int QueueSize = 512;
 
-    /// <summary>Whether the AF_PACKET ports receive through a ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>): the
-    /// <c>--rx-ring</c> option of the modes that use this topology, set once before any opening.</summary>
-    public static bool AfPacketReceiveRing { get; set; }
+    /// <summary>Whether the AF_PACKET ports receive through a ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>, the
+    /// driver's default): off with the <c>--recvmmsg</c> option of the modes that use this topology, set once before any opening.</summary>
+    public static bool AfPacketReceiveRing { get; set; } = true;
+
+    /// <summary>Says in the output which receive path the AF_PACKET ports use, when they are measured.</summary>
+    public static void PrintAfPacketReceivePath(bool measured)
+    {
+        if (measured)
+        {
+            Console.WriteLine(AfPacketReceiveRing
+                ? "// AF_PACKET receives through its ring (PACKET_RX_RING, the default; --recvmmsg for the other path)"
+                : "// AF_PACKET receives with recvmmsg (--recvmmsg)");
+        }
+    }
 
     /// <summary>The pool: two ports, each with a full receive and transmit queue, twice over for the loop's staging and
     /// frames in flight between the queues (a power of two, as AF_XDP's UMEM likes).</summary>

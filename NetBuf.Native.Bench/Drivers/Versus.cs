@@ -52,7 +52,7 @@ internal static class Versus
         string driver = Option(args, "--driver") ?? "all";
         string frame = Option(args, "--frame") ?? "both";
         string load = Option(args, "--load") ?? "both";
-        BridgeTopology.AfPacketReceiveRing = args.Contains("--rx-ring");
+        BridgeTopology.AfPacketReceiveRing = !args.Contains("--recvmmsg");
         string[] apps = app == "all" ? ["responder", "forward", "macswap"] : app.Split(',');
         string[] drivers = driver == "all" ? ["afpacket", "xdp", "tap"] : driver.Split(',');
         string[] loads = load == "both" ? ["flood", "closed"] : load.Split(',');
@@ -79,6 +79,7 @@ internal static class Versus
         }
 
         Machine.Print();
+        BridgeTopology.PrintAfPacketReceivePath(drivers.Contains("afpacket"));
         (int? generatorCpu, int? loopCpu) = LoopThroughput.Cpus();
         var duration = TimeSpan.FromSeconds(seconds);
         var notMeasured = new List<string>();

@@ -45,6 +45,18 @@ public sealed class AfPacketDriverTests
         _ns?.Dispose();
     }
 
+    /// <summary>The receive ring is the default; <see cref="AfPacketDriverOptions.ReceiveRing"/> off gives <c>recvmmsg</c>.</summary>
+    [Test]
+    public void The_receive_ring_is_the_default_and_can_be_turned_off()
+    {
+        Assert.That(new AfPacketDriverOptions().ReceiveRing, Is.True);
+        AfPacketDriverOptions options = _ring
+            ? new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16 }
+            : new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16, ReceiveRing = false };
+        using var driver = new AfPacketDriver(_pool, DriverEnd, options);
+        Assert.That(driver.ReceivesFromRing, Is.EqualTo(_ring));
+    }
+
     /// <summary>
     /// The interface set down and up again while the driver is open: the socket's pending error (ENETDOWN) is reported by
     /// one receive, as <c>recvmmsg</c> reports it; through the ring, whose receives make no system call, the driver reads it

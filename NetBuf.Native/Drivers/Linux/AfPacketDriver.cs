@@ -9,7 +9,7 @@ namespace NetBufNative.Drivers.Linux;
 /// <summary>
 /// An AF_PACKET raw socket bound to one Linux interface (a veth end, a NIC): frames arriving at the
 /// interface are received here, frames transmitted here leave by it. Frames are received from a ring the kernel fills
-/// (<c>PACKET_RX_RING</c>, <see cref="AfPacketDriverOptions.ReceiveRing"/>), copied from it into pool
+/// (<c>PACKET_RX_RING</c>, <see cref="AfPacketDriverOptions.ReceiveRing"/>, the default), copied from it into pool
 /// buffers, or without the ring straight into pool buffers with <c>recvmmsg</c>; they are sent straight from pool buffers
 /// with <c>sendmmsg</c>, in batches (<see cref="NetDriver.ReceiveBatch"/>, <see cref="NetDriver.TransmitBatch"/>) or one
 /// per call (<see cref="NetDriver.TryReceive"/>, <see cref="NetDriver.TryTransmit"/>). Scale out with
@@ -303,8 +303,8 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <remarks>Thread-safe.</remarks>
     public long OffloadDrops => Volatile.Read(ref _segmentationDrops);
 
-    /// <summary>Whether frames are received through the receive ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>)
-    /// rather than with <c>recvmmsg</c>.</summary>
+    /// <summary>Whether frames are received through the receive ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>, the
+    /// default) rather than with <c>recvmmsg</c>.</summary>
     public bool ReceivesFromRing => _ring != null;
 
     /// <summary>

@@ -75,7 +75,7 @@ public sealed class AfPacketDriverOptions
 
     /// <summary>
     /// Whether frames are received through a receive ring shared with the kernel (<c>PACKET_RX_RING</c>,
-    /// <c>TPACKET_V2</c>) instead of <c>recvmmsg</c>: the kernel copies each frame into a slot of the ring in
+    /// <c>TPACKET_V2</c>), the default, instead of <c>recvmmsg</c>: the kernel copies each frame into a slot of the ring in
     /// its receive path (the softirq, on the CPU that received the frame), and a receive call copies the frames from their
     /// slots into the posted buffers in user space, without a system call. An empty poll is then a read of one slot's
     /// status, where it is a system call otherwise. On a 2-vCPU VM under a flood on a veth it forwarded 1.4-1.7 times the
@@ -93,10 +93,10 @@ public sealed class AfPacketDriverOptions
     /// <see cref="AfPacketDriver.RingCopyDrops"/> and <see cref="NetDriver.RxDropped"/>, and never handed over cut short.
     /// </para>
     /// <para>
-    /// <see langword="false"/> (the default): <c>recvmmsg</c> into the posted buffers, and the socket's receive buffer holds what waits.
+    /// <see langword="false"/>: <c>recvmmsg</c> into the posted buffers, and the socket's receive buffer holds what waits.
     /// A pending socket error (ENETDOWN after the interface went down) is then reported by the next receive; through the ring
     /// only when a long frame's copy is read (the ring's slots are read without a system call).
     /// </para>
     /// </summary>
-    public bool ReceiveRing { get; init; }
+    public bool ReceiveRing { get; init; } = true;
 }
