@@ -328,8 +328,10 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <summary>
     /// The socket's receive buffer in bytes, as the kernel reported it (<c>SO_RCVBUF</c>) when the driver was created:
     /// twice <see cref="AfPacketDriverOptions.ReceiveBufferSize"/> when that was given (the kernel doubles the value for its
-    /// bookkeeping and raises it to its minimum), <c>net.core.rmem_default</c> otherwise. Received frames wait within it,
-    /// each counted at its memory cost rather than its length; beyond it the kernel drops them (<see cref="AfPacketStatistics.Drops"/>).
+    /// bookkeeping and raises it to its minimum), <c>net.core.rmem_default</c> otherwise. Without the receive ring, received
+    /// frames wait within it, each counted at its memory cost rather than its length, and beyond it the kernel drops them
+    /// (<see cref="AfPacketStatistics.Drops"/>); with the ring, only the whole copies of frames longer than a slot do, and
+    /// beyond it they are lost (<see cref="RingCopyDrops"/>).
     /// </summary>
     public int ReceiveBufferSize { get; }
 
@@ -1095,11 +1097,11 @@ public sealed unsafe class AfPacketDriver : NetDriver
             }
             else
             {
-                CopyFromSlot(received, slot, posted, length);
+                CopyFromSlot(received, slot, status, posted, length);
             }
 
             // The address as the slot has it, for a copy too: tpacket_rcv does not write the copy's address (packet_rcv's
-            // PACKET_SKB_CB), so the one recvmsg returned for it is not the frame's.
+            // PACKET_SKB_CB), so the one recvmsg returned for it is not the frame's (seen on Linux 6.18: sll_ifindex 0).
             _addresses[received] = *(SockAddrLl*)(slot + TPacket2Header.Size);
 
             // The slot back to the kernel (release: the copies above are done before it may write again).
@@ -1150,7 +1152,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <summary>Copies the frame of a ring slot into <paramref name="posted"/> (its bytes past the buffer into message
     /// <paramref name="message"/>'s overflow) and describes it in the message as <c>recvmmsg</c> would have. A frame the
     /// slot holds cut short (the kernel had no room to queue its whole copy) is described as truncated, so it is dropped.</summary>
-    private void CopyFromSlot(int message, byte* slot, NetBufPtr posted, int length)
+    private void CopyFromSlot(int message, byte* slot, uint status, NetBufPtr posted, int length)
     {
         // Sound: slot is a slot of this driver's ring (see ReceiveFromRing); the frame's offset and length are checked
         // against the slot before anything is read, and the copies are bounded by the buffer's room and the overflow's.
@@ -1185,7 +1187,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
             // The tag as the PACKET_AUXDATA control message recvmmsg would have carried.
             control = (nint)(_control + (message * ControlSpace));
             *(CMsgHdr*)control = new CMsgHdr { Length = CMsgHdr.Size + TPacketAuxData.Size, Level = LinuxConstants.SOL_PACKET, Type = LinuxConstants.PACKET_AUXDATA };
-            *(TPacketAuxData*)(control + CMsgHdr.Size) = new TPacketAuxData { Status = header->Status, Length = (uint)length, SnapLength = (uint)snap, VlanTci = header->VlanTci, VlanTpid = header->VlanTpid };
+            *(TPacketAuxData*)(control + CMsgHdr.Size) = new TPacketAuxData { Status = status, Length = (uint)length, SnapLength = (uint)snap, VlanTci = header->VlanTci, VlanTpid = header->VlanTpid };
             controlLength = CMsgHdr.Align(CMsgHdr.Size + TPacketAuxData.Size);
         }
 
