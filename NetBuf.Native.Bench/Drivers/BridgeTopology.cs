@@ -40,9 +40,20 @@ internal sealed class BridgeTopology : IDisposable
     /// </summary>
     public const int QueueSize = 512;
 
-    /// <summary>Whether the AF_PACKET ports receive through a ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>): the
-    /// <c>--rx-ring</c> option of the modes that use this topology, set once before any opening.</summary>
-    public static bool AfPacketReceiveRing { get; set; }
+    /// <summary>Whether the AF_PACKET ports receive through a ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>, the
+    /// driver's default): off with the <c>--recvmmsg</c> option of the modes that use this topology, set once before any opening.</summary>
+    public static bool AfPacketReceiveRing { get; set; } = true;
+
+    /// <summary>Says in the output which receive path the AF_PACKET ports use, when they are measured.</summary>
+    public static void PrintAfPacketReceivePath(bool measured)
+    {
+        if (measured)
+        {
+            Console.WriteLine(AfPacketReceiveRing
+                ? "// AF_PACKET receives through its ring (PACKET_RX_RING, the default; --recvmmsg for the other path)"
+                : "// AF_PACKET receives with recvmmsg (--recvmmsg)");
+        }
+    }
 
     /// <summary>The AF_XDP ports' busy-poll budget (<see cref="XdpDriverOptions.BusyPollBudget"/>): the
     /// <c>--xdp-busy-poll N</c> option of the modes that use this topology (0, off, without it).</summary>

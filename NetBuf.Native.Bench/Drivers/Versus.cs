@@ -52,7 +52,7 @@ internal static class Versus
         string driver = Option(args, "--driver") ?? "all";
         string frame = Option(args, "--frame") ?? "both";
         string load = Option(args, "--load") ?? "both";
-        BridgeTopology.AfPacketReceiveRing = args.Contains("--rx-ring");
+        BridgeTopology.AfPacketReceiveRing = !args.Contains("--recvmmsg");
         BridgeTopology.XdpBusyPollBudget = int.TryParse(Option(args, "--xdp-busy-poll"), NumberStyles.None, CultureInfo.InvariantCulture, out int budget) ? budget : 0;
         string[] apps = app == "all" ? ["responder", "forward", "macswap"] : app.Split(',');
         string[] drivers = driver == "all" ? ["afpacket", "xdp", "tap"] : driver.Split(',');
@@ -80,6 +80,7 @@ internal static class Versus
         }
 
         Machine.Print();
+        BridgeTopology.PrintAfPacketReceivePath(drivers.Contains("afpacket"));
         (int? generatorCpu, int? loopCpu) = LoopThroughput.Cpus();
         var duration = TimeSpan.FromSeconds(seconds);
         var notMeasured = new List<string>();

@@ -23,8 +23,12 @@ internal sealed class BridgeRig : IDisposable
 
     private BridgeRig(string kind) => Kind = kind;
 
-    /// <summary>The kinds: each port's driver, "a+b" for one of each.</summary>
-    internal static IEnumerable<string> Kinds => ["afpacket", "xdp", "tap", "afpacket+xdp"];
+    /// <summary>
+    /// The kinds: each port's driver, "a+b" for one of each. AF_PACKET both ways: "afpacket-ring" receives through its
+    /// ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>), "afpacket-recvmmsg" with <c>recvmmsg</c>; "afpacket" in a
+    /// pair takes the driver's defaults.
+    /// </summary>
+    internal static IEnumerable<string> Kinds => ["afpacket-ring", "afpacket-recvmmsg", "xdp", "tap", "afpacket+xdp"];
 
     internal string Kind { get; }
 
@@ -118,8 +122,15 @@ internal sealed class BridgeRig : IDisposable
     private INetDriver Open(string kind, TestNamespace ns, string device) => kind switch
     {
         "afpacket" => new AfPacketDriver(Pool, device, new AfPacketDriverOptions { NetworkNamespace = ns.Name, RxQueueSize = QueueSize, TxQueueSize = QueueSize }),
+        "afpacket-ring" or "afpacket-recvmmsg" => new AfPacketDriver(Pool, device, new AfPacketDriverOptions
+        {
+            NetworkNamespace = ns.Name,
+            RxQueueSize = QueueSize,
+            TxQueueSize = QueueSize,
+            ReceiveRing = kind == "afpacket-ring",
+        }),
         "xdp" => new XdpDriver(Pool, device, new XdpDriverOptions { NetworkNamespace = ns.Name, BindMode = XdpBindMode.Copy, RxQueueSize = QueueSize, TxQueueSize = QueueSize }),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "afpacket or xdp"),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "afpacket, afpacket-ring, afpacket-recvmmsg or xdp"),
     };
 
     private T Own<T>(T disposable)

@@ -23,11 +23,12 @@ internal abstract class ConformanceRig : IDisposable
     /// <summary>How long a test waits for a frame: they come in microseconds; the bound only ends a broken test.</summary>
     internal static readonly TimeSpan FrameTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>The kinds every conformance test runs over.</summary>
-    internal static readonly string[] Kinds = ["loopback", "tap", "afpacket", "xdp"];
+    /// <summary>The kinds every conformance test runs over: AF_PACKET with its defaults (the receive ring) and with
+    /// <c>recvmmsg</c> (<see cref="AfPacketDriverOptions.ReceiveRing"/> off).</summary>
+    internal static readonly string[] Kinds = ["loopback", "tap", "afpacket", "afpacket-recvmmsg", "xdp"];
 
     /// <summary>The kinds with an interface to delete, set down or resize.</summary>
-    internal static readonly string[] InterfaceKinds = ["tap", "afpacket", "xdp"];
+    internal static readonly string[] InterfaceKinds = ["tap", "afpacket", "afpacket-recvmmsg", "xdp"];
 
     /// <summary>The driver under test.</summary>
     internal abstract INetDriver Driver { get; }
@@ -45,7 +46,8 @@ internal abstract class ConformanceRig : IDisposable
     {
         "loopback" => new LoopbackRig(),
         "tap" => new TapRig(),
-        "afpacket" => new AfPacketRig(),
+        "afpacket" => new AfPacketRig(new AfPacketDriverOptions()),
+        "afpacket-recvmmsg" => new AfPacketRig(new AfPacketDriverOptions { ReceiveRing = false }),
         "xdp" => new XdpRig(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown driver kind"),
     };
@@ -302,10 +304,11 @@ internal abstract class ConformanceRig : IDisposable
         private readonly NetBufPool _pool = new(256, 2048, new NetBufPoolOptions { Name = "conformance-afpacket" });
         private readonly AfPacketDriver _driver;
 
-        internal AfPacketRig()
+        /// <param name="options">The receive path to test (<see cref="AfPacketDriverOptions.ReceiveRing"/>); the namespace and queue sizes are the rig's.</param>
+        internal AfPacketRig(AfPacketDriverOptions options)
         {
             Namespace.AddVethPair("nbcd0", "nbck0");
-            _driver = new AfPacketDriver(_pool, "nbcd0", new AfPacketDriverOptions { NetworkNamespace = Namespace.Name, RxQueueSize = 64, TxQueueSize = 64 });
+            _driver = new AfPacketDriver(_pool, "nbcd0", new AfPacketDriverOptions { NetworkNamespace = Namespace.Name, RxQueueSize = 64, TxQueueSize = 64, ReceiveRing = options.ReceiveRing });
             OpenPeer("nbck0");
         }
 

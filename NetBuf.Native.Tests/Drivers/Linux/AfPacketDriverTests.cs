@@ -45,6 +45,58 @@ public sealed class AfPacketDriverTests
         _ns?.Dispose();
     }
 
+    /// <summary>The receive ring is the default; <see cref="AfPacketDriverOptions.ReceiveRing"/> off gives <c>recvmmsg</c>.</summary>
+    [Test]
+    public void The_receive_ring_is_the_default_and_can_be_turned_off()
+    {
+        Assert.That(new AfPacketDriverOptions().ReceiveRing, Is.True);
+        AfPacketDriverOptions options = _ring
+            ? new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16 }
+            : new AfPacketDriverOptions { NetworkNamespace = _ns.Name, RxQueueSize = 16, TxQueueSize = 16, ReceiveRing = false };
+        using var driver = new AfPacketDriver(_pool, DriverEnd, options);
+        Assert.That(driver.ReceivesFromRing, Is.EqualTo(_ring));
+    }
+
+    /// <summary>
+    /// The interface set down and up again while the driver is open: the socket's pending error (ENETDOWN) is reported by
+    /// one receive, as <c>recvmmsg</c> reports it; through the ring, whose receives make no system call, the driver reads it
+    /// itself, or every wait after it would end at once (poll reports it until it is read) and a loop would spin.
+    /// </summary>
+    [Test]
+    public void After_the_interface_went_down_and_up_the_error_is_reported_once_and_a_wait_sleeps_again()
+    {
+        using AfPacketDriver driver = Open();
+        DriverHarness.Post(driver, 16);
+        _ns.IpIn("link", "set", DriverEnd, "down");
+        _ns.IpIn("link", "set", DriverEnd, "up");
+        var batch = new NetBufPtr[8];
+        var errors = new List<NetDriverException>();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(1))
+        {
+            try
+            {
+                _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(20));
+                int received = driver.ReceiveBatch(batch);
+                for (int i = 0; i < received; i++)
+                {
+                    Assert.That(driver.TryRecycleRxBuffer(batch[i]), Is.True);
+                }
+            }
+            catch (NetDriverException e)
+            {
+                errors.Add(e);
+            }
+        }
+
+        Assert.That(errors, Has.Count.EqualTo(1), "the pending error, reported once");
+        Assert.That(errors[0].Kind, Is.EqualTo(NetDriverErrorKind.BadState), errors[0].Message);
+        Assert.That(errors[0].Message, Does.Contain("ENETDOWN"));
+        var wait = Stopwatch.StartNew();
+        Assert.That(driver.WaitForReceive(TimeSpan.FromMilliseconds(300)), Is.False, "nothing arrives: the wait sleeps to its end");
+        Assert.That(wait.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(250)));
+    }
+
     [Test]
     public void The_kernel_at_the_other_end_answers_ARP_and_ICMP_echo_and_the_driver_never_sees_its_own_frames()
     {

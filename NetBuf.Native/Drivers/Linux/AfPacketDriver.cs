@@ -8,13 +8,13 @@ namespace NetBufNative.Drivers.Linux;
 
 /// <summary>
 /// An AF_PACKET raw socket bound to one Linux interface (a veth end, a NIC): frames arriving at the
-/// interface are received here, frames transmitted here leave by it. Frames are received straight
-/// into pool buffers and sent straight from them, in batches with <c>recvmmsg</c>/<c>sendmmsg</c>
-/// (<see cref="NetDriver.ReceiveBatch"/>, <see cref="NetDriver.TransmitBatch"/>) or one per call
-/// (<see cref="NetDriver.TryReceive"/>, <see cref="NetDriver.TryTransmit"/>). Scale out with
+/// interface are received here, frames transmitted here leave by it. Frames are received from a ring the kernel fills
+/// (<c>PACKET_RX_RING</c>, <see cref="AfPacketDriverOptions.ReceiveRing"/>, the default), copied from it into pool
+/// buffers, or without the ring straight into pool buffers with <c>recvmmsg</c>; they are sent straight from pool buffers
+/// with <c>sendmmsg</c>, in batches (<see cref="NetDriver.ReceiveBatch"/>, <see cref="NetDriver.TransmitBatch"/>) or one
+/// per call (<see cref="NetDriver.TryReceive"/>, <see cref="NetDriver.TryTransmit"/>). Scale out with
 /// <see cref="AfPacketDriverOptions.FanoutGroup"/>: one driver per worker thread in one
-/// <c>PACKET_FANOUT</c> group, all over one pool. With <see cref="AfPacketDriverOptions.ReceiveRing"/> frames are
-/// received from a ring the kernel fills (<c>PACKET_RX_RING</c>) instead, copied from it into the pool buffers.
+/// <c>PACKET_FANOUT</c> group, all over one pool.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -42,9 +42,12 @@ namespace NetBufNative.Drivers.Linux;
 /// and <see cref="GetStatistics"/> from any thread. Drivers of one fanout group are independent objects: each on its own thread.
 /// </para>
 /// <para>
-/// Frames the driver's thread does not take in time wait in the socket's receive buffer
-/// (<see cref="AfPacketDriverOptions.ReceiveBufferSize"/>); when it is full the kernel drops them, and
-/// <see cref="GetStatistics"/> counts them (<c>PACKET_STATISTICS</c>).
+/// Frames the driver's thread does not take in time wait in the receive ring (one slot per receive buffer, at least 256)
+/// or, without it, in the socket's receive buffer (<see cref="AfPacketDriverOptions.ReceiveBufferSize"/>); when that is
+/// full the kernel drops them, and <see cref="GetStatistics"/> counts them (<c>PACKET_STATISTICS</c>). A frame longer
+/// than a ring slot (a GSO super-packet) is read whole from the socket's receive queue in its slot's place
+/// (<see cref="RingCopiedFrames"/>), or lost and counted (<see cref="RingCopyDrops"/>) when the receive buffer had no room
+/// for it.
 /// </para>
 /// <para>
 /// VLAN tags: the kernel removes the outer 802.1Q/802.1ad tag from a received frame and keeps it
@@ -143,6 +146,8 @@ public sealed unsafe class AfPacketDriver : NetDriver
     private readonly int _ringFrameSize;
     private readonly int _ringFrames;
     private int _ringHead;
+    private long _ringCopies;
+    private long _ringCopyDrops;
     private long _checksumsCompleted;
     private long _superPackets;
     private long _segmentationDrops;
@@ -298,11 +303,35 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <remarks>Thread-safe.</remarks>
     public long OffloadDrops => Volatile.Read(ref _segmentationDrops);
 
+    /// <summary>Whether frames are received through the receive ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>, the
+    /// default) rather than with <c>recvmmsg</c>.</summary>
+    public bool ReceivesFromRing => _ring != null;
+
+    /// <summary>
+    /// Frames longer than a slot of the receive ring that were received whole all the same: the kernel put each in its slot
+    /// cut short and flagged (<c>TP_STATUS_COPY</c>) and a whole copy on the socket's receive queue (<c>PACKET_COPY_THRESH</c>),
+    /// and the driver read that copy with <c>recvmsg</c> in the slot's place (GSO super-packets, mostly). 0 without the ring.
+    /// </summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long RingCopiedFrames => Volatile.Read(ref _ringCopies);
+
+    /// <summary>
+    /// Frames longer than a slot of the receive ring that were lost: the kernel queues the whole copy only while the
+    /// socket's receive buffer (<see cref="ReceiveBufferSize"/>) has room, and a frame it could not copy is in its slot cut
+    /// short, which the driver never hands over. Counted in <see cref="NetDriver.RxDropped"/> too; the kernel counts such a
+    /// frame as received (<see cref="AfPacketStatistics.Packets"/>), not as a drop. Raise
+    /// <see cref="AfPacketDriverOptions.ReceiveBufferSize"/> when it grows. 0 without the ring.
+    /// </summary>
+    /// <remarks>Thread-safe.</remarks>
+    public long RingCopyDrops => Volatile.Read(ref _ringCopyDrops);
+
     /// <summary>
     /// The socket's receive buffer in bytes, as the kernel reported it (<c>SO_RCVBUF</c>) when the driver was created:
     /// twice <see cref="AfPacketDriverOptions.ReceiveBufferSize"/> when that was given (the kernel doubles the value for its
-    /// bookkeeping and raises it to its minimum), <c>net.core.rmem_default</c> otherwise. Received frames wait within it,
-    /// each counted at its memory cost rather than its length; beyond it the kernel drops them (<see cref="AfPacketStatistics.Drops"/>).
+    /// bookkeeping and raises it to its minimum), <c>net.core.rmem_default</c> otherwise. Without the receive ring, received
+    /// frames wait within it, each counted at its memory cost rather than its length, and beyond it the kernel drops them
+    /// (<see cref="AfPacketStatistics.Drops"/>); with the ring, only the whole copies of frames longer than a slot do, and
+    /// beyond it they are lost (<see cref="RingCopyDrops"/>).
     /// </summary>
     public int ReceiveBufferSize { get; }
 
@@ -375,8 +404,8 @@ public sealed unsafe class AfPacketDriver : NetDriver
     protected override void PostRxBurst(ReadOnlySpan<NetBufPtr> buffers) => _queues.Post(buffers);
 
     /// <inheritdoc/>
-    /// <remarks><c>recvmmsg</c> (<c>recvmsg</c> for one frame) into the oldest posted buffers; frames held ready from the
-    /// last call (segments of a super-packet) come first.</remarks>
+    /// <remarks>From the receive ring, or <c>recvmmsg</c> (<c>recvmsg</c> for one frame), into the oldest posted buffers;
+    /// frames held ready from the last call (segments of a super-packet) come first.</remarks>
     protected override int ReceiveBurst(Span<NetBufPtr> destination)
     {
         int taken = TakeReady(destination);
@@ -391,25 +420,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
             int count = Math.Min(Math.Min(destination.Length, _posted.Count), _batchSize);
             for (int i = 0; _ring == null && i < count; i++)
             {
-                NetBufPtr posted = _posted.Peek(i);
-                IoVec* vectors = _vectors + (i * ReceiveVectors);
-                vectors[0] = new IoVec { Base = (nint)(_rxHeaders + i), Length = VirtioNetHeader.Size };
-                vectors[1] = new IoVec { Base = posted.BufferAddress + _rxOffset, Length = (nuint)_rxRoom };
-
-                // Bytes past the buffer (a super-packet's) land after the room kept for the buffer's tail.
-                vectors[2] = new IoVec { Base = (nint)(_overflow + ((nint)i * _overflowStride) + (_overflowStride - OverflowLength)), Length = OverflowLength };
-                _messages[i] = new MMsgHdr
-                {
-                    Header = new MsgHdr
-                    {
-                        Name = (nint)(_addresses + i),
-                        NameLength = SockAddrLl.Size,
-                        IoVecs = (nint)vectors,
-                        IoVecCount = ReceiveVectors,
-                        Control = _restoreVlanTags ? (nint)(_control + (i * ControlSpace)) : 0,
-                        ControlLength = _restoreVlanTags ? (nuint)ControlSpace : 0,
-                    },
-                };
+                PrepareMessage(i, _posted.Peek(i));
             }
 
             int received = _ring != null ? ReceiveFromRing(count) : Receive(count);
@@ -437,6 +448,31 @@ public sealed unsafe class AfPacketDriver : NetDriver
         }
 
         return taken;
+    }
+
+    /// <summary>Prepares message <paramref name="i"/> for <c>recvmsg</c>/<c>recvmmsg</c> into <paramref name="posted"/>: the
+    /// virtio-net header into its slot, the frame into the buffer after its headroom, the rest of a super-packet into the
+    /// message's overflow; the address and the control message (the VLAN tag) into theirs.</summary>
+    private void PrepareMessage(int i, NetBufPtr posted)
+    {
+        IoVec* vectors = _vectors + (i * ReceiveVectors);
+        vectors[0] = new IoVec { Base = (nint)(_rxHeaders + i), Length = VirtioNetHeader.Size };
+        vectors[1] = new IoVec { Base = posted.BufferAddress + _rxOffset, Length = (nuint)_rxRoom };
+
+        // Bytes past the buffer (a super-packet's) land after the room kept for the buffer's tail.
+        vectors[2] = new IoVec { Base = (nint)(_overflow + ((nint)i * _overflowStride) + (_overflowStride - OverflowLength)), Length = OverflowLength };
+        _messages[i] = new MMsgHdr
+        {
+            Header = new MsgHdr
+            {
+                Name = (nint)(_addresses + i),
+                NameLength = SockAddrLl.Size,
+                IoVecs = (nint)vectors,
+                IoVecCount = ReceiveVectors,
+                Control = _restoreVlanTags ? (nint)(_control + (i * ControlSpace)) : 0,
+                ControlLength = _restoreVlanTags ? (nuint)ControlSpace : 0,
+            },
+        };
     }
 
     /// <summary>Hands the frames held ready to the caller, oldest first, as many as <paramref name="destination"/> takes.</summary>
@@ -663,6 +699,13 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 return true;
             }
 
+            if (TakeSocketError() is NetDriverException error)
+            {
+                // The next receive reports it, as recvmmsg's would have; poll would have ended the wait at once.
+                Defer(error);
+                return true;
+            }
+
             TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? NetDriverWaitSet.CheckInterval : timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
             if (left < TimeSpan.Zero)
             {
@@ -708,7 +751,16 @@ public sealed unsafe class AfPacketDriver : NetDriver
     internal override bool NeedsDeviceChecks => true;
 
     /// <inheritdoc/>
-    internal override void CheckDevice() => CheckBound();
+    /// <remarks>Through the ring, also takes the socket's pending error (see <see cref="TakeSocketError"/>) for the next
+    /// receive to report: a wait woken by it (POLLERR) would otherwise be woken again at once.</remarks>
+    internal override void CheckDevice()
+    {
+        CheckBound();
+        if (TakeSocketError() is NetDriverException error)
+        {
+            Defer(error);
+        }
+    }
 
     /// <inheritdoc/>
     /// <remarks><c>PACKET_STATISTICS</c>' tp_drops, totalled (<see cref="GetStatistics"/>); 0 once the driver is disposed.</remarks>
@@ -885,10 +937,20 @@ public sealed unsafe class AfPacketDriver : NetDriver
     {
         int version = LinuxConstants.TPACKET_V2;
 
-        // Sound: setsockopt reads the 4 bytes of the local, then the 16 of the request.
+        // Sound: setsockopt reads the 4 bytes of the local (then the 16 of the request, below).
         if (LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_VERSION, &version, sizeof(int)) != 0)
         {
             throw LinuxError.Last("setsockopt(PACKET_VERSION, TPACKET_V2)", name);
+        }
+
+        // A frame longer than a slot is then still put in its slot, cut short and flagged TP_STATUS_COPY, and a whole copy
+        // of it goes on the socket's receive queue (while the receive buffer has room), in the slots' order: the driver
+        // reads that copy in the slot's place. Without it such a frame (a GSO super-packet) is only cut short. Every kernel
+        // with PACKET_RX_RING (2.6.x) has the option. Sound: setsockopt reads the 4 bytes of the local.
+        int one = 1;
+        if (LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_COPY_THRESH, &one, sizeof(int)) != 0)
+        {
+            throw LinuxError.Last("setsockopt(PACKET_COPY_THRESH, 1)", name);
         }
 
         if (LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_RX_RING, &ring, (uint)sizeof(TPacketRequest)) != 0)
@@ -1000,9 +1062,13 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <summary>
     /// Takes up to <paramref name="count"/> frames out of the receive ring into the oldest posted buffers, and describes
     /// each as <c>recvmmsg</c> would have (its message's length and flags, address, virtio-net header, the tag's control
-    /// message), so the frames go on as received ones; every slot read is given back to the kernel at once.
+    /// message), so the frames go on as received ones; every slot read is given back to the kernel at once. A frame longer
+    /// than a slot (flagged <c>TP_STATUS_COPY</c>) is read whole from the socket's receive queue instead, with <c>recvmsg</c>
+    /// into the same message, and the slot's cut copy is given back unread; one the kernel could not copy is dropped.
     /// </summary>
     /// <returns>How many were taken (0 when the next slot is the kernel's).</returns>
+    /// <exception cref="NetDriverException">The socket reported an error (a pending ENETDOWN) before the first frame's copy:
+    /// nothing was taken, and the slot and its copy wait for the next call.</exception>
     private int ReceiveFromRing(int count)
     {
         int received = 0;
@@ -1019,43 +1085,24 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 break;
             }
 
-            int mac = header->MacOffset;
-            int snap = (int)header->SnapLength;
             int length = (int)header->Length;
-            bool intact = mac >= TPacket2Header.Size + SockAddrLl.Size + VirtioNetHeader.Size && snap <= _ringFrameSize - mac;
-            if (!intact)
-            {
-                snap = 0;
-            }
-
             NetBufPtr posted = _posted.Peek(received);
-            int inBuffer = Math.Min(snap, _rxRoom);
-            Buffer.MemoryCopy(slot + mac, (byte*)posted.BufferAddress + _rxOffset, _rxRoom, inBuffer);
-            if (snap > inBuffer)
+            if ((status & LinuxConstants.TP_STATUS_COPY) != 0)
             {
-                // A super-packet's bytes past the buffer go where recvmmsg's third vector would have put them.
-                byte* overflow = _overflow + ((nint)received * _overflowStride) + (_overflowStride - OverflowLength);
-                Buffer.MemoryCopy(slot + mac + inBuffer, overflow, OverflowLength, snap - inBuffer);
+                if (!TryReceiveCopy(received, posted))
+                {
+                    // A socket error came first: the slot and its copy stay for the next call, which reads them.
+                    break;
+                }
+            }
+            else
+            {
+                CopyFromSlot(received, slot, status, posted, length);
             }
 
-            _rxHeaders[received] = intact ? *(VirtioNetHeader*)(slot + mac - VirtioNetHeader.Size) : default;
+            // The address as the slot has it, for a copy too: tpacket_rcv does not write the copy's address (packet_rcv's
+            // PACKET_SKB_CB), so the one recvmsg returned for it is not the frame's (seen on Linux 6.18: sll_ifindex 0).
             _addresses[received] = *(SockAddrLl*)(slot + TPacket2Header.Size);
-            nint control = 0;
-            nuint controlLength = 0;
-            if (_restoreVlanTags)
-            {
-                // The tag as the PACKET_AUXDATA control message recvmmsg would have carried.
-                control = (nint)(_control + (received * ControlSpace));
-                *(CMsgHdr*)control = new CMsgHdr { Length = CMsgHdr.Size + TPacketAuxData.Size, Level = LinuxConstants.SOL_PACKET, Type = LinuxConstants.PACKET_AUXDATA };
-                *(TPacketAuxData*)(control + CMsgHdr.Size) = new TPacketAuxData { Status = status, Length = (uint)length, SnapLength = (uint)snap, VlanTci = header->VlanTci, VlanTpid = header->VlanTpid };
-                controlLength = CMsgHdr.Align(CMsgHdr.Size + TPacketAuxData.Size);
-            }
-
-            _messages[received] = new MMsgHdr
-            {
-                Header = new MsgHdr { Control = control, ControlLength = controlLength, Flags = snap < length || !intact ? LinuxConstants.MSG_TRUNC : 0 },
-                Length = (uint)(VirtioNetHeader.Size + length),
-            };
 
             // The slot back to the kernel (release: the copies above are done before it may write again).
             Volatile.Write(ref header->Status, LinuxConstants.TP_STATUS_KERNEL);
@@ -1066,9 +1113,158 @@ public sealed unsafe class AfPacketDriver : NetDriver
         {
             _emptyPolls = 0;
             CheckBound();
+            if (TakeSocketError() is NetDriverException error)
+            {
+                throw error;
+            }
         }
 
         return received;
+    }
+
+    /// <summary>
+    /// Reads and clears the socket's pending error (<c>SO_ERROR</c>; ENETDOWN once the interface went down) when frames
+    /// come through the ring. No receive system call reads it there (but a long frame's <c>recvmsg</c>), and <c>poll</c>
+    /// reports it (POLLERR) until something does, so every wait would end at once, for ever: a loop would spin. Read here,
+    /// it is reported as <c>recvmmsg</c> would have reported it, once. Called where the ring was found empty 256 times, before a
+    /// wait and at a wait set's device check: never on the path of a frame.
+    /// </summary>
+    /// <returns>The error as the receive reports it, or null when none is pending (or without the ring).</returns>
+    private NetDriverException? TakeSocketError()
+    {
+        if (_ring == null)
+        {
+            return null;
+        }
+
+        int error = 0;
+        uint length = sizeof(int);
+
+        // Sound: getsockopt writes at most length (4) bytes into the local.
+        if (LibC.GetSockOpt(_device.Fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_ERROR, &error, &length) != 0 || error == 0)
+        {
+            return null;
+        }
+
+        return LinuxError.FromErrno(error, "receive (the socket's pending error, read with getsockopt(SO_ERROR))", DeviceName, opened: true);
+    }
+
+    /// <summary>Copies the frame of a ring slot into <paramref name="posted"/> (its bytes past the buffer into message
+    /// <paramref name="message"/>'s overflow) and describes it in the message as <c>recvmmsg</c> would have. A frame the
+    /// slot holds cut short (the kernel had no room to queue its whole copy) is described as truncated, so it is dropped.</summary>
+    private void CopyFromSlot(int message, byte* slot, uint status, NetBufPtr posted, int length)
+    {
+        // Sound: slot is a slot of this driver's ring (see ReceiveFromRing); the frame's offset and length are checked
+        // against the slot before anything is read, and the copies are bounded by the buffer's room and the overflow's.
+        TPacket2Header* header = (TPacket2Header*)slot;
+        int mac = header->MacOffset;
+        int snap = (int)header->SnapLength;
+        bool intact = mac >= TPacket2Header.Size + SockAddrLl.Size + VirtioNetHeader.Size && snap <= _ringFrameSize - mac;
+        if (!intact)
+        {
+            snap = 0;
+        }
+        else if (snap < length)
+        {
+            // Longer than the slot and not flagged TP_STATUS_COPY: the socket's receive buffer was full, the frame is lost.
+            _ringCopyDrops++;
+        }
+
+        int inBuffer = Math.Min(snap, _rxRoom);
+        Buffer.MemoryCopy(slot + mac, (byte*)posted.BufferAddress + _rxOffset, _rxRoom, inBuffer);
+        if (snap > inBuffer)
+        {
+            // A super-packet's bytes past the buffer go where recvmmsg's third vector would have put them.
+            byte* overflow = _overflow + ((nint)message * _overflowStride) + (_overflowStride - OverflowLength);
+            Buffer.MemoryCopy(slot + mac + inBuffer, overflow, OverflowLength, snap - inBuffer);
+        }
+
+        _rxHeaders[message] = intact ? *(VirtioNetHeader*)(slot + mac - VirtioNetHeader.Size) : default;
+        nint control = 0;
+        nuint controlLength = 0;
+        if (_restoreVlanTags)
+        {
+            // The tag as the PACKET_AUXDATA control message recvmmsg would have carried.
+            control = (nint)(_control + (message * ControlSpace));
+            *(CMsgHdr*)control = new CMsgHdr { Length = CMsgHdr.Size + TPacketAuxData.Size, Level = LinuxConstants.SOL_PACKET, Type = LinuxConstants.PACKET_AUXDATA };
+            *(TPacketAuxData*)(control + CMsgHdr.Size) = new TPacketAuxData { Status = status, Length = (uint)length, SnapLength = (uint)snap, VlanTci = header->VlanTci, VlanTpid = header->VlanTpid };
+            controlLength = CMsgHdr.Align(CMsgHdr.Size + TPacketAuxData.Size);
+        }
+
+        _messages[message] = new MMsgHdr
+        {
+            Header = new MsgHdr { Control = control, ControlLength = controlLength, Flags = snap < length || !intact ? LinuxConstants.MSG_TRUNC : 0 },
+            Length = (uint)(VirtioNetHeader.Size + length),
+        };
+    }
+
+    /// <summary>
+    /// Reads the whole copy of a frame longer than a ring slot from the socket's receive queue into <paramref name="posted"/>,
+    /// as message <paramref name="message"/> (<c>recvmsg</c>, with the virtio-net header and the tag's control message of
+    /// the <c>recvmmsg</c> path). The kernel queues the copy before it hands the slot over, and copies only for such slots,
+    /// so the queue's head is this slot's copy: frames keep the ring's order, each once.
+    /// </summary>
+    /// <returns><see langword="false"/> when the socket reported an error (ENETDOWN, pending since the interface went down)
+    /// after frames were taken in this call: the error is kept for the next call, and the copy stays queued.</returns>
+    /// <exception cref="NetDriverException">The same error when no frame was taken yet (the copy stays queued, the slot
+    /// is not given back), or the interface is gone.</exception>
+    private bool TryReceiveCopy(int message, NetBufPtr posted)
+    {
+        PrepareMessage(message, posted);
+        while (true)
+        {
+            // Sound: the message, its vectors, address and control buffer are this driver's native arrays; the vectors
+            // point into a posted buffer lent to this driver and into the message's overflow.
+            nint length = LibC.RecvMsg(_device.Fd, &_messages[message].Header, LinuxConstants.MSG_DONTWAIT);
+            if (length >= 0)
+            {
+                _messages[message].Length = (uint)length;
+                _ringCopies++;
+                return true;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR)
+            {
+                continue;
+            }
+
+            // The frame is lost either way below: the message says truncated, so it is dropped and counted.
+            _messages[message].Header.Flags = LinuxConstants.MSG_TRUNC;
+            _messages[message].Length = 0;
+            if (errno == Errno.EAGAIN)
+            {
+                // No copy queued (not expected: the kernel queues it before it flags the slot): the frame is lost.
+                _ringCopyDrops++;
+                return true;
+            }
+
+            if (errno == Errno.EINVAL)
+            {
+                // As in Receive: the kernel could not describe the frame in a virtio-net header, and freed it.
+                _segmentationDrops++;
+                return true;
+            }
+
+            NetDriverException error = LinuxError.FromErrno(errno, "recvmsg", DeviceName, opened: true);
+            if (errno != Errno.ENETDOWN)
+            {
+                // Another failure consumed the copy (the kernel frees a frame it failed to copy out): a drop, and the
+                // error is the next call's.
+                Defer(error);
+                return true;
+            }
+
+            // The socket's pending error, reported before the queue is read: the copy is still there.
+            if (message > 0)
+            {
+                Defer(error);
+                return false;
+            }
+
+            CheckBound();
+            throw error;
+        }
     }
 
     /// <summary>The receive ring for buffers of <paramref name="room"/> bytes after their headroom: slots of a power of two

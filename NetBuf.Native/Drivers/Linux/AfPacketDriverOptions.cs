@@ -27,14 +27,16 @@ public sealed class AfPacketDriverOptions
     public int BatchSize { get; init; } = AfPacketDriver.DefaultBatchSize;
 
     /// <summary>
-    /// The socket's receive buffer in bytes, 1 to 1073741823 (<c>SO_RCVBUF</c>): how much received traffic waits in the
-    /// kernel for the driver before it drops frames (counted in <see cref="AfPacketStatistics.Drops"/>). The kernel
+    /// The socket's receive buffer in bytes, 1 to 1073741823 (<c>SO_RCVBUF</c>): without the receive ring
+    /// (<see cref="ReceiveRing"/>), how much received traffic waits in the kernel for the driver before it drops frames (counted in <see cref="AfPacketStatistics.Drops"/>). The kernel
     /// doubles the value for its bookkeeping, raises it to its minimum (a few KiB) and counts each frame at its memory cost,
     /// which on a veth is about 800 bytes even for a 60-byte frame (40 of them fill 16 KiB asked for) (<see cref="AfPacketDriver.ReceiveBufferSize"/> tells
     /// what it set). Set with <c>SO_RCVBUFFORCE</c> where the process has CAP_NET_ADMIN (root), so it may exceed
     /// <c>net.core.rmem_max</c>; otherwise with <c>SO_RCVBUF</c>, which the kernel caps there. <see langword="null"/>
     /// (the default): the kernel's default, <c>net.core.rmem_default</c> (208 KiB on most systems). Raise it when
-    /// <see cref="AfPacketDriver.GetStatistics"/> shows drops under bursts.
+    /// <see cref="AfPacketDriver.GetStatistics"/> shows drops under bursts. With the ring it bounds only the whole copies of
+    /// frames longer than a slot waiting for the driver (a 64 KiB super-packet costs about 64 KiB of it): raise it when
+    /// <see cref="AfPacketDriver.RingCopyDrops"/> grows.
     /// </summary>
     public int? ReceiveBufferSize { get; init; }
 
@@ -73,19 +75,28 @@ public sealed class AfPacketDriverOptions
 
     /// <summary>
     /// Whether frames are received through a receive ring shared with the kernel (<c>PACKET_RX_RING</c>,
-    /// <c>TPACKET_V2</c>) instead of <c>recvmmsg</c>: the kernel copies each frame into a slot of the ring in its receive
-    /// path (the softirq, on the CPU that received the frame), and a receive call copies the frames from their slots into
-    /// the posted buffers in user space, without a system call. An empty poll is then a read of one slot's status, where
-    /// it is a system call otherwise. The ring, not the socket's receive buffer, holds what waits, so
-    /// <see cref="ReceiveBufferSize"/> does not apply: one slot per receive buffer (<see cref="RxQueueSize"/>), at least 256
-    /// (about as many small frames as the default receive buffer holds), each the smallest power of two that holds 128
-    /// bytes of the kernel's headers and a buffer's room after its headroom (4 KiB for 2 KiB buffers: 1 MiB for 256 slots;
-    /// 2 KiB with 128 bytes of headroom or more). The kernel cuts a frame
-    /// longer than a slot to the slot, and the driver drops it (<see cref="NetDriver.RxDropped"/>): so GSO super-packets
-    /// (a local TCP sender's over a veth with segmentation offload on) are lost on the ring, where <c>recvmmsg</c> hands
-    /// them over in segments; turn the sender's offloads off (<c>ethtool -K</c>) or keep the ring off for such traffic.
-    /// On a 2-vCPU VM under a flood on a veth it forwarded 1.5-1.8 times the frames of <c>recvmmsg</c> (docs/benchmarks.md).
-    /// <see langword="false"/> by default.
+    /// <c>TPACKET_V2</c>), the default, instead of <c>recvmmsg</c>: the kernel copies each frame into a slot of the ring in
+    /// its receive path (the softirq, on the CPU that received the frame), and a receive call copies the frames from their
+    /// slots into the posted buffers in user space, without a system call. An empty poll is then a read of one slot's
+    /// status, where it is a system call otherwise. On a 2-vCPU VM under a flood on a veth it forwarded 1.4-1.7 times the
+    /// frames of <c>recvmmsg</c> (docs/benchmarks.md). The ring, not the socket's receive buffer, holds what waits: one
+    /// slot per receive buffer (<see cref="RxQueueSize"/>), at least 256 (about as many small frames as the default receive
+    /// buffer holds), each the smallest power of two that holds 128 bytes of the kernel's headers and a buffer's room after
+    /// its headroom (4 KiB for 2 KiB buffers: 1 MiB for 256 slots; 2 KiB with 128 bytes of headroom or more).
+    /// <para>
+    /// A frame longer than a slot (a GSO super-packet of up to 64 KiB, which a local TCP or UDP sender hands a veth with
+    /// segmentation offload on) is put in its slot cut short and, as asked with <c>PACKET_COPY_THRESH</c>, queued whole on
+    /// the socket's receive queue too; the driver reads that copy with <c>recvmsg</c> in the slot's place, so it is cut
+    /// into segments as on the <c>recvmmsg</c> path, in order with the ring's other frames
+    /// (<see cref="AfPacketDriver.RingCopiedFrames"/>). The kernel queues such copies only while the receive buffer
+    /// (<see cref="ReceiveBufferSize"/>) has room; one it cannot queue is lost, counted in
+    /// <see cref="AfPacketDriver.RingCopyDrops"/> and <see cref="NetDriver.RxDropped"/>, and never handed over cut short.
+    /// </para>
+    /// <para>
+    /// <see langword="false"/>: <c>recvmmsg</c> into the posted buffers, and the socket's receive buffer holds what waits.
+    /// A pending socket error (ENETDOWN after the interface went down) is then reported by the next receive; through the ring
+    /// only when a long frame's copy is read (the ring's slots are read without a system call).
+    /// </para>
     /// </summary>
-    public bool ReceiveRing { get; init; }
+    public bool ReceiveRing { get; init; } = true;
 }

@@ -45,6 +45,7 @@ internal static class LinuxConstants
     internal const int MSG_TRUNC = 0x20;
     internal const int MSG_CTRUNC = 0x08;
     internal const int SOL_SOCKET = 1;
+    internal const int SO_ERROR = 4;
     internal const int SO_RCVBUF = 8;
     internal const int SO_RCVBUFFORCE = 33;
 
@@ -70,9 +71,11 @@ internal static class LinuxConstants
     internal const int PACKET_VNET_HDR = 15;
     internal const int PACKET_RX_RING = 5;
     internal const int PACKET_VERSION = 10;
+    internal const int PACKET_COPY_THRESH = 7;
     internal const int TPACKET_V2 = 1;
     internal const uint TP_STATUS_KERNEL = 0;
     internal const uint TP_STATUS_USER = 1;
+    internal const uint TP_STATUS_COPY = 0x2;
     internal const uint TP_STATUS_VLAN_VALID = 0x10;
     internal const uint TP_STATUS_VLAN_TPID_VALID = 0x40;
 
