@@ -23,6 +23,15 @@ public sealed class ModelBasedTests
         TrimEnd,
         ToPointerAndBack,
         ToBoxAndBack,
+
+        /// <summary>Lent, handed over with the frame at (headroom = the step's length, packet = the step's length), restored.</summary>
+        HandOverWithFrame,
+
+        /// <summary>Lent and restored with the frame at (headroom = the step's length, packet = the step's length).</summary>
+        RestoreWithFrame,
+
+        /// <summary>Lent, handed over keeping the regions, restored.</summary>
+        HandOverKeepingRegions,
     }
 
     private enum PoolOp
@@ -45,7 +54,29 @@ public sealed class ModelBasedTests
         // Lengths cluster around the interesting edges: 0, small, and the whole buffer.
         var length = Gen.OneOf(Gen.Int[-2, 40], Gen.Int[0, BufferLength + 2], Gen.Int[BufferLength - 40, BufferLength + 2]);
         var step = Gen.Select(Gen.Enum<RegionOp>(), length, Gen.Byte);
-        step.Array[1, 40].Sample(RunRegionSequence, iter: 3000);
+        step.Array[1, 40].Sample(steps => RunRegionSequence(BufferLength, steps), iter: 3000);
+    }
+
+    /// <summary>
+    /// The same at the limits of the region word's 16-bit positions: the largest and the smallest buffer, lengths at and
+    /// one past them, half of them (two halves fill the buffer exactly), and the extremes of an int (a sum of two that
+    /// wraps, a negative that is large when read unsigned).
+    /// </summary>
+    /// <param name="bufferLength">The pool's buffer length.</param>
+    [TestCase(NetBufPool.MaxBufferLength)]
+    [TestCase(NetBufPool.MinBufferLength)]
+    public void Region_operations_match_the_model_at_the_limits_of_the_fields(int bufferLength)
+    {
+        int half = bufferLength / 2;
+        int[] edges =
+        [
+            0, 1, -1, 2, half, half + 1, half - 1, bufferLength, bufferLength - 1, bufferLength + 1, ushort.MaxValue, ushort.MaxValue + 1,
+            ushort.MaxValue + 2, 1 << 17, int.MaxValue, int.MinValue, int.MinValue + 1, int.MaxValue - bufferLength, -bufferLength, -65536,
+        ];
+        var edge = Gen.Int[0, edges.Length - 1].Select(i => edges[i]);
+        var length = Gen.OneOf(edge, Gen.Int[-2, 40], Gen.Int[0, bufferLength + 2], Gen.Int[bufferLength - 40, bufferLength + 2]);
+        var step = Gen.Select(Gen.Enum<RegionOp>(), length, Gen.Byte);
+        step.Array[1, 40].Sample(steps => RunRegionSequence(bufferLength, steps), iter: 3000);
     }
 
     [Test]
@@ -54,12 +85,12 @@ public sealed class ModelBasedTests
         Gen.Enum<PoolOp>().Array[1, 60].Sample(RunPoolSequence, iter: 2000);
     }
 
-    private static void RunRegionSequence((RegionOp Op, int Length, byte Fill)[] steps)
+    private static void RunRegionSequence(int bufferLength, (RegionOp Op, int Length, byte Fill)[] steps)
     {
-        using var pool = new NetBufPool(1, BufferLength);
+        using var pool = new NetBufPool(1, bufferLength);
         var buf = pool.Alloc();
         buf.RawBuffer.Clear();
-        var model = new RegionModel(BufferLength);
+        var model = new RegionModel(bufferLength);
         foreach (var (op, length, fill) in steps)
         {
             bool modelAccepts = model.Accepts(op, length);
@@ -88,8 +119,18 @@ public sealed class ModelBasedTests
             }
 
             Same((buf.Headroom, buf.HeaderLength, buf.PacketLength), (model.Offset, model.Header, model.Packet), $"after {op}({length})");
-            Same(buf.Tailroom, BufferLength - model.Offset - model.Header - model.Packet, "buf.Tailroom");
+            Same(buf.Tailroom, bufferLength - model.Offset - model.Header - model.Packet, "buf.Tailroom");
             Same(buf.PacketWithHeader.SequenceEqual(model.Contents), true, $"contents after {op}({length})");
+            Same((buf.Header.Length, buf.Packet.Length, buf.PacketMemory.Length), (model.Header, model.Packet, model.Packet), "span lengths");
+            Same(buf.Packet.SequenceEqual(model.Contents[model.Header..]), true, "packet contents");
+            Same(buf.PacketMemory.Span.SequenceEqual(model.Contents[model.Header..]), true, "packet memory contents");
+
+            // The regions a pointer carries are the same, at the same addresses.
+            var pointer = buf.IntoBufPtr();
+            Same((pointer.HeaderLength, pointer.PacketLength), (model.Header, model.Packet), "pointer lengths");
+            Same((pointer.HeaderAddress - pointer.BufferAddress, pointer.PacketAddress - pointer.BufferAddress), ((nint)model.Offset, (nint)(model.Offset + model.Header)), "pointer offsets");
+            Same(pointer.PacketWithHeader.SequenceEqual(model.Contents), true, "pointer contents");
+            buf = pool.FromBufPtr(pointer);
         }
 
         buf.Dispose();
@@ -120,6 +161,44 @@ public sealed class ModelBasedTests
             case RegionOp.ToPointerAndBack:
                 buf = pool.FromBufPtr(buf.IntoBufPtr());
                 return default;
+            case RegionOp.HandOverWithFrame:
+            {
+                NetBufPtr lent = buf.IntoBufPtr();
+                if (!pool.TryHandOver(lent, length, length, out NetBufPtr handedOver))
+                {
+                    buf = pool.FromBufPtr(lent);
+                    throw new ArgumentOutOfRangeException(nameof(length));
+                }
+
+                Same(pool.IsLent(lent), false, "the pointer handed over is stale");
+                buf = pool.FromBufPtr(handedOver);
+                return default;
+            }
+
+            case RegionOp.RestoreWithFrame:
+            {
+                NetBufPtr lent = buf.IntoBufPtr();
+                try
+                {
+                    buf = pool.FromBufPtr(lent, length, length);
+                }
+                catch (ArgumentOutOfRangeException)
+                {
+                    Same(pool.IsLent(lent), true, "a refused restore leaves the pointer lent");
+                    buf = pool.FromBufPtr(lent);
+                    throw;
+                }
+
+                return default;
+            }
+
+            case RegionOp.HandOverKeepingRegions:
+            {
+                NetBufPtr lent = buf.IntoBufPtr();
+                buf = pool.FromBufPtr(pool.HandOver(lent));
+                return default;
+            }
+
             default:
                 buf = buf.IntoBox().IntoNetBuf();
                 return default;
@@ -293,11 +372,12 @@ public sealed class ModelBasedTests
 
         public bool Accepts(RegionOp op, int n) => op switch
         {
-            RegionOp.SetHeaderLength => n >= 0 && Offset + n + Packet <= capacity,
-            RegionOp.SetPacketLength => n >= 0 && Offset + Header + n <= capacity,
-            RegionOp.ReserveHeadroom => Header == 0 && Packet == 0 && n >= 0 && Offset + n <= capacity,
+            RegionOp.SetHeaderLength => n >= 0 && (long)Offset + n + Packet <= capacity,
+            RegionOp.SetPacketLength => n >= 0 && (long)Offset + Header + n <= capacity,
+            RegionOp.ReserveHeadroom => Header == 0 && Packet == 0 && n >= 0 && (long)Offset + n <= capacity,
             RegionOp.Prepend => n >= 0 && n <= Offset,
-            RegionOp.Append => n >= 0 && Offset + Header + Packet + n <= capacity,
+            RegionOp.Append => n >= 0 && (long)Offset + Header + Packet + n <= capacity,
+            RegionOp.HandOverWithFrame or RegionOp.RestoreWithFrame => n >= 0 && 2L * n <= capacity,
             RegionOp.TrimStart or RegionOp.TrimEnd => n >= 0 && n <= Header + Packet,
             _ => true,
         };
@@ -334,6 +414,12 @@ public sealed class ModelBasedTests
                     int fromPacket = Math.Min(n, Packet);
                     Packet -= fromPacket;
                     Header -= n - fromPacket;
+                    break;
+                case RegionOp.HandOverWithFrame or RegionOp.RestoreWithFrame:
+                    // The device's frame: the bytes in the buffer at that place (the model keeps the whole buffer).
+                    Offset = n;
+                    Header = 0;
+                    Packet = n;
                     break;
                 default:
                     break;

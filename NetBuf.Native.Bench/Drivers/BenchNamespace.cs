@@ -11,7 +11,8 @@ namespace NetBufNative.Bench.Drivers;
 /// </summary>
 /// <remarks>
 /// Every namespace alive is listed; on SIGINT (Ctrl-C) or SIGTERM the list is removed before the process ends, so an
-/// interrupted run leaves nothing behind (its sockets and TAP devices go with the process).
+/// interrupted run leaves nothing behind (its sockets and TAP devices go with the process; a testpmd still running is
+/// killed first and its runtime files under <c>/var/run/dpdk</c> removed).
 /// </remarks>
 internal sealed class BenchNamespace : IDisposable
 {
@@ -113,6 +114,8 @@ internal sealed class BenchNamespace : IDisposable
 
     private static void OnSignal(PosixSignalContext context)
     {
+        // testpmd first: it runs inside a namespace (which lives on while it does) and leaves its runtime files behind.
+        Testpmd.EndAllOnSignal();
         string[] names;
         lock (s_liveLock)
         {

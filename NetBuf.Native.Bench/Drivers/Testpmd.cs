@@ -36,6 +36,10 @@ internal sealed partial class Testpmd : IDisposable
     private static readonly string[] PmdDirectories = ["/usr/lib/x86_64-linux-gnu/dpdk", "/usr/lib/aarch64-linux-gnu/dpdk"];
     private static int s_counter;
 
+    /// <summary>Every testpmd started and not disposed: ended by <see cref="EndAllOnSignal"/> when the run is interrupted.</summary>
+    private static readonly Lock s_liveLock = new();
+    private static readonly HashSet<Testpmd> s_live = [];
+
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly Lock _outputLock = new();
@@ -112,6 +116,11 @@ internal sealed partial class Testpmd : IDisposable
 
         Process process = Process.Start(start) ?? throw new InvalidOperationException("dpdk-testpmd did not start");
         var testpmd = new Testpmd(process, prefix, vdevs.Length);
+        lock (s_liveLock)
+        {
+            _ = s_live.Add(testpmd);
+        }
+
         try
         {
             process.ErrorDataReceived += (_, e) => testpmd.Append(e.Data is null ? "" : e.Data + "\n");
@@ -152,6 +161,11 @@ internal sealed partial class Testpmd : IDisposable
         }
 
         _disposed = true;
+        lock (s_liveLock)
+        {
+            _ = s_live.Remove(this);
+        }
+
         try
         {
             if (!_process.HasExited)
@@ -177,6 +191,51 @@ internal sealed partial class Testpmd : IDisposable
         if (Directory.Exists(runtime))
         {
             Directory.Delete(runtime, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// On SIGINT or SIGTERM (called by <see cref="BenchNamespace"/>'s handler before it removes the namespaces): kills every
+    /// testpmd still running and removes its runtime files under <c>/var/run/dpdk</c>, which its own exit leaves behind
+    /// (only <see cref="Dispose"/> removes them, and an interrupted run never gets there).
+    /// </summary>
+    internal static void EndAllOnSignal()
+    {
+        Testpmd[] live;
+        lock (s_liveLock)
+        {
+            live = [.. s_live];
+            s_live.Clear();
+        }
+
+        foreach (Testpmd testpmd in live)
+        {
+            try
+            {
+                if (!testpmd._process.HasExited)
+                {
+                    testpmd._process.Kill(entireProcessTree: true);
+                }
+
+                _ = testpmd._process.WaitForExit(5_000);
+            }
+            catch (InvalidOperationException)
+            {
+                // It ended already.
+            }
+
+            string runtime = System.IO.Path.Combine("/var/run/dpdk", testpmd._prefix);
+            try
+            {
+                if (Directory.Exists(runtime))
+                {
+                    Directory.Delete(runtime, recursive: true);
+                }
+            }
+            catch (IOException exception)
+            {
+                Console.Error.WriteLine($"removing {runtime}: {exception.Message}");
+            }
         }
     }
 

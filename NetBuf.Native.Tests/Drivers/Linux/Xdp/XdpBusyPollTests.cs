@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NetBufNative.Drivers;
 using NetBufNative.Drivers.Linux;
 using NetBufNative.Drivers.Linux.Xdp;
 using NUnit.Framework;
@@ -61,6 +62,49 @@ public sealed unsafe class XdpBusyPollTests
 
             Assert.That(pool.InUse, Is.Zero);
         }
+    }
+
+    /// <summary>
+    /// With a budget, a receive on an empty ring is a <c>recvfrom</c> whose result is not looked at; once the interface is
+    /// deleted, polling alone (no wait, as a busy-polling loop does) must still come to the sticky "gone" report, and
+    /// every buffer must come back.
+    /// </summary>
+    [Test]
+    public void With_a_budget_polling_alone_reports_a_deleted_interface_as_gone_and_keeps_saying_so()
+    {
+        using TestNamespace ns = TestNamespace.Create();
+        ns.AddVethPair(KernelEnd, DriverEnd);
+        using NetBufPool pool = XdpDriver.CreatePool(256, name: "xdp-busy-poll-gone");
+        using (var driver = new XdpDriver(pool, DriverEnd, new XdpDriverOptions { NetworkNamespace = ns.Name, BindMode = XdpBindMode.Copy, BusyPollBudget = 64, RxQueueSize = 64, TxQueueSize = 64 }))
+        {
+            DriverHarness.Post(driver, 8);
+            _ = ns.IpIn("link", "del", DriverEnd);
+            var batch = new NetBufPtr[8];
+            NetDriverException? first = null;
+
+            // Bounded by polls, not time: the driver checks the link every 256 empty polls.
+            for (int i = 0; i < 100_000 && first is null; i++)
+            {
+                try
+                {
+                    Assert.That(driver.ReceiveBatch(batch), Is.Zero, "no frame arrives on a deleted interface");
+                }
+                catch (NetDriverException e)
+                {
+                    first = e;
+                }
+            }
+
+            Assert.That(first, Is.Not.Null, "the deletion was reported within 100,000 polls");
+            for (int round = 0; round < 3; round++)
+            {
+                var again = Assert.Throws<NetDriverException>(() => driver.ReceiveBatch(batch), "every later receive throws");
+                Assert.That(again!.Kind, Is.EqualTo(NetDriverErrorKind.BadState), again.Message);
+                Assert.That(again.Message, Does.Contain("gone"));
+            }
+        }
+
+        Assert.That(pool.InUse, Is.Zero, "every buffer back after dispose");
     }
 
     [TestCase(-1)]
