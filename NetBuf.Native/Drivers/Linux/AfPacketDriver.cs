@@ -11,7 +11,8 @@ namespace NetBufNative.Drivers.Linux;
 /// interface are received here, frames transmitted here leave by it. Frames are received from a ring the kernel fills
 /// (<c>PACKET_RX_RING</c>, <see cref="AfPacketDriverOptions.ReceiveRing"/>, the default), copied from it into pool
 /// buffers, or without the ring straight into pool buffers with <c>recvmmsg</c>; they are sent straight from pool buffers
-/// with <c>sendmmsg</c>, in batches (<see cref="NetDriver.ReceiveBatch"/>, <see cref="NetDriver.TransmitBatch"/>) or one
+/// with <c>sendmmsg</c>, or copied into a transmit ring (<c>PACKET_TX_RING</c>, <see cref="AfPacketDriverOptions.TransmitRing"/>)
+/// and sent with one kick per batch, in batches (<see cref="NetDriver.ReceiveBatch"/>, <see cref="NetDriver.TransmitBatch"/>) or one
 /// per call (<see cref="NetDriver.TryReceive"/>, <see cref="NetDriver.TryTransmit"/>). Scale out with
 /// <see cref="AfPacketDriverOptions.FanoutGroup"/>: one driver per worker thread in one
 /// <c>PACKET_FANOUT</c> group, all over one pool.
@@ -34,7 +35,7 @@ namespace NetBufNative.Drivers.Linux;
 /// <see cref="NetDriver.RxDropped"/>, and so is one whose VLAN metadata did not fit (<c>MSG_CTRUNC</c>, not
 /// expected: a tag must not be lost silently); its buffer stays posted. Transmission is synchronous: a sent
 /// buffer waits in the transmit queue until <see cref="NetDriver.RecycleTxBuffers"/>; a frame the socket has no room
-/// for (EAGAIN, ENOBUFS) waits there too and goes at the next call. A device error drops the frames not yet sent
+/// for (EAGAIN, ENOBUFS), or with the transmit ring no free slot, waits there too and goes at the next call. A device error drops the frames not yet sent
 /// (counted in <see cref="NetDriver.TxDropped"/>) and is reported by the next call.
 /// </para>
 /// <para>
