@@ -120,8 +120,11 @@ public sealed class AfPacketDriverOptions
     /// call, as a device error without the ring.
     /// </para>
     /// <para>
-    /// <see langword="false"/> (the default): <c>sendmmsg</c>. On a 2-vCPU VM shared with other work the two measured
-    /// alike within the noise (docs/benchmarks.md), so the default stays.
+    /// <see langword="false"/> (the default): <c>sendmmsg</c>. On a 2-vCPU VM shared with other work the ring showed no
+    /// clear win (docs/benchmarks.md): 0.83-0.98 times the frames of <c>sendmmsg</c> in the forward bench's quieter rounds,
+    /// 1.0-1.4 times in the versus rows, so it stays opt-in. A likely reason on a veth: the kernel builds each frame over
+    /// the ring's pages (a zero-copy skb), and the veth copies those pages once more before it hands the frame on
+    /// (<c>skb_copy_ubufs</c>), so the ring pays two copies where <c>sendmmsg</c> pays one; on a NIC it may differ.
     /// </para>
     /// </summary>
     public bool TransmitRing { get; init; }
