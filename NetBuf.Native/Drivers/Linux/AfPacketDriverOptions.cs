@@ -122,7 +122,7 @@ public sealed class AfPacketDriverOptions
     /// <para>
     /// <see langword="false"/> (the default): <c>sendmmsg</c>. On a 2-vCPU VM shared with other work the ring showed no
     /// clear win (docs/benchmarks.md): 0.83-0.98 times the frames of <c>sendmmsg</c> in the forward bench's quieter rounds,
-    /// 1.0-1.4 times in the versus rows, so it stays opt-in. A likely reason on a veth: the kernel builds each frame over
+    /// 0.93-1.36 times in the versus rows of the pair run at one load, so it stays opt-in. A likely reason on a veth: the kernel builds each frame over
     /// the ring's pages (a zero-copy skb), and the veth copies those pages once more before it hands the frame on
     /// (<c>skb_copy_ubufs</c>), so the ring pays two copies where <c>sendmmsg</c> pays one; on a NIC it may differ.
     /// </para>
