@@ -44,7 +44,11 @@ internal sealed class BridgeTopology : IDisposable
     /// driver's default): off with the <c>--recvmmsg</c> option of the modes that use this topology, set once before any opening.</summary>
     public static bool AfPacketReceiveRing { get; set; } = true;
 
-    /// <summary>Says in the output which receive path the AF_PACKET ports use, when they are measured.</summary>
+    /// <summary>Whether the AF_PACKET ports send through a transmit ring (<see cref="AfPacketDriverOptions.TransmitRing"/>,
+    /// off by default): on with the <c>--tx-ring</c> option of the modes that use this topology, set once before any opening.</summary>
+    public static bool AfPacketTransmitRing { get; set; }
+
+    /// <summary>Says in the output which receive and transmit paths the AF_PACKET ports use, when they are measured.</summary>
     public static void PrintAfPacketReceivePath(bool measured)
     {
         if (measured)
@@ -52,6 +56,9 @@ internal sealed class BridgeTopology : IDisposable
             Console.WriteLine(AfPacketReceiveRing
                 ? "// AF_PACKET receives through its ring (PACKET_RX_RING, the default; --recvmmsg for the other path)"
                 : "// AF_PACKET receives with recvmmsg (--recvmmsg)");
+            Console.WriteLine(AfPacketTransmitRing
+                ? "// AF_PACKET sends through its transmit ring (PACKET_TX_RING, --tx-ring)"
+                : "// AF_PACKET sends with sendmmsg (the default; --tx-ring for the transmit ring)");
         }
     }
 
@@ -232,7 +239,7 @@ internal sealed class BridgeTopology : IDisposable
 
     private INetDriver Open(string device) => Kind switch
     {
-        "afpacket" => new AfPacketDriver(Pool!, device, new AfPacketDriverOptions { NetworkNamespace = Bridge!.Name, RxQueueSize = QueueSize, TxQueueSize = QueueSize, ReceiveRing = AfPacketReceiveRing }),
+        "afpacket" => new AfPacketDriver(Pool!, device, new AfPacketDriverOptions { NetworkNamespace = Bridge!.Name, RxQueueSize = QueueSize, TxQueueSize = QueueSize, ReceiveRing = AfPacketReceiveRing, TransmitRing = AfPacketTransmitRing }),
         "xdp" => new XdpDriver(Pool!, device, new XdpDriverOptions { NetworkNamespace = Bridge!.Name, BindMode = XdpBindMode.Copy, RxQueueSize = QueueSize, TxQueueSize = QueueSize, BusyPollBudget = XdpBusyPollBudget }),
         _ => throw new InvalidOperationException($"{Kind} has no ports of its own"),
     };

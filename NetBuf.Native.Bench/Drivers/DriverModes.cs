@@ -81,6 +81,7 @@ internal static class DriverModes
         string driver = Option(args, "--driver") ?? "all";
         string polling = Option(args, "--mode") ?? (mode == "latency" ? "adaptive,busy" : "all");
         BridgeTopology.AfPacketReceiveRing = !args.Contains("--recvmmsg");
+        BridgeTopology.AfPacketTransmitRing = args.Contains("--tx-ring");
         BridgeTopology.XdpBusyPollBudget = int.TryParse(Option(args, "--xdp-busy-poll"), NumberStyles.None, CultureInfo.InvariantCulture, out int budget) ? budget : 0;
         string frame = Option(args, "--frame") ?? "both";
         string[] drivers = driver == "all" ? (mode == "forward" ? ["afpacket", "xdp", "tap", "kernel"] : ["afpacket", "xdp", "tap"]) : driver.Split(',');

@@ -53,6 +53,7 @@ internal static class Versus
         string frame = Option(args, "--frame") ?? "both";
         string load = Option(args, "--load") ?? "both";
         BridgeTopology.AfPacketReceiveRing = !args.Contains("--recvmmsg");
+        BridgeTopology.AfPacketTransmitRing = args.Contains("--tx-ring");
         BridgeTopology.XdpBusyPollBudget = int.TryParse(Option(args, "--xdp-busy-poll"), NumberStyles.None, CultureInfo.InvariantCulture, out int budget) ? budget : 0;
         string[] apps = app == "all" ? ["responder", "forward", "macswap"] : app.Split(',');
         string[] drivers = driver == "all" ? ["afpacket", "xdp", "tap"] : driver.Split(',');

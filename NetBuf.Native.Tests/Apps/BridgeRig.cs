@@ -25,10 +25,11 @@ internal sealed class BridgeRig : IDisposable
 
     /// <summary>
     /// The kinds: each port's driver, "a+b" for one of each. AF_PACKET both ways: "afpacket-ring" receives through its
-    /// ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>), "afpacket-recvmmsg" with <c>recvmmsg</c>; "afpacket" in a
-    /// pair takes the driver's defaults.
+    /// ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>), "afpacket-recvmmsg" with <c>recvmmsg</c>, "afpacket-txring"
+    /// through its receive ring and sends through its transmit ring (<see cref="AfPacketDriverOptions.TransmitRing"/>);
+    /// "afpacket" in a pair takes the driver's defaults.
     /// </summary>
-    internal static IEnumerable<string> Kinds => ["afpacket-ring", "afpacket-recvmmsg", "xdp", "tap", "afpacket+xdp"];
+    internal static IEnumerable<string> Kinds => ["afpacket-ring", "afpacket-recvmmsg", "afpacket-txring", "xdp", "tap", "afpacket+xdp"];
 
     internal string Kind { get; }
 
@@ -122,15 +123,16 @@ internal sealed class BridgeRig : IDisposable
     private INetDriver Open(string kind, TestNamespace ns, string device) => kind switch
     {
         "afpacket" => new AfPacketDriver(Pool, device, new AfPacketDriverOptions { NetworkNamespace = ns.Name, RxQueueSize = QueueSize, TxQueueSize = QueueSize }),
-        "afpacket-ring" or "afpacket-recvmmsg" => new AfPacketDriver(Pool, device, new AfPacketDriverOptions
+        "afpacket-ring" or "afpacket-recvmmsg" or "afpacket-txring" => new AfPacketDriver(Pool, device, new AfPacketDriverOptions
         {
             NetworkNamespace = ns.Name,
             RxQueueSize = QueueSize,
             TxQueueSize = QueueSize,
-            ReceiveRing = kind == "afpacket-ring",
+            ReceiveRing = kind != "afpacket-recvmmsg",
+            TransmitRing = kind == "afpacket-txring",
         }),
         "xdp" => new XdpDriver(Pool, device, new XdpDriverOptions { NetworkNamespace = ns.Name, BindMode = XdpBindMode.Copy, RxQueueSize = QueueSize, TxQueueSize = QueueSize }),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "afpacket, afpacket-ring, afpacket-recvmmsg or xdp"),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "afpacket, afpacket-ring, afpacket-recvmmsg, afpacket-txring or xdp"),
     };
 
     private T Own<T>(T disposable)

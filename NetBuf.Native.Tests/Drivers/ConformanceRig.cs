@@ -23,12 +23,13 @@ internal abstract class ConformanceRig : IDisposable
     /// <summary>How long a test waits for a frame: they come in microseconds; the bound only ends a broken test.</summary>
     internal static readonly TimeSpan FrameTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>The kinds every conformance test runs over: AF_PACKET with its defaults (the receive ring) and with
-    /// <c>recvmmsg</c> (<see cref="AfPacketDriverOptions.ReceiveRing"/> off).</summary>
-    internal static readonly string[] Kinds = ["loopback", "tap", "afpacket", "afpacket-recvmmsg", "xdp"];
+    /// <summary>The kinds every conformance test runs over: AF_PACKET with its defaults (the receive ring, <c>sendmmsg</c>), with
+    /// <c>recvmmsg</c> (<see cref="AfPacketDriverOptions.ReceiveRing"/> off) and with the transmit ring too
+    /// (<see cref="AfPacketDriverOptions.TransmitRing"/>: both rings in one mapping).</summary>
+    internal static readonly string[] Kinds = ["loopback", "tap", "afpacket", "afpacket-recvmmsg", "afpacket-txring", "xdp"];
 
     /// <summary>The kinds with an interface to delete, set down or resize.</summary>
-    internal static readonly string[] InterfaceKinds = ["tap", "afpacket", "afpacket-recvmmsg", "xdp"];
+    internal static readonly string[] InterfaceKinds = ["tap", "afpacket", "afpacket-recvmmsg", "afpacket-txring", "xdp"];
 
     /// <summary>The driver under test.</summary>
     internal abstract INetDriver Driver { get; }
@@ -48,6 +49,7 @@ internal abstract class ConformanceRig : IDisposable
         "tap" => new TapRig(),
         "afpacket" => new AfPacketRig(new AfPacketDriverOptions()),
         "afpacket-recvmmsg" => new AfPacketRig(new AfPacketDriverOptions { ReceiveRing = false }),
+        "afpacket-txring" => new AfPacketRig(new AfPacketDriverOptions { TransmitRing = true }),
         "xdp" => new XdpRig(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown driver kind"),
     };
@@ -304,11 +306,12 @@ internal abstract class ConformanceRig : IDisposable
         private readonly NetBufPool _pool = new(256, 2048, new NetBufPoolOptions { Name = "conformance-afpacket" });
         private readonly AfPacketDriver _driver;
 
-        /// <param name="options">The receive path to test (<see cref="AfPacketDriverOptions.ReceiveRing"/>); the namespace and queue sizes are the rig's.</param>
+        /// <param name="options">The paths to test (<see cref="AfPacketDriverOptions.ReceiveRing"/>, <see cref="AfPacketDriverOptions.TransmitRing"/>); the namespace and queue sizes are the rig's.</param>
         internal AfPacketRig(AfPacketDriverOptions options)
         {
             Namespace.AddVethPair("nbcd0", "nbck0");
-            _driver = new AfPacketDriver(_pool, "nbcd0", new AfPacketDriverOptions { NetworkNamespace = Namespace.Name, RxQueueSize = 64, TxQueueSize = 64, ReceiveRing = options.ReceiveRing });
+            _driver = new AfPacketDriver(_pool, "nbcd0", new AfPacketDriverOptions { NetworkNamespace = Namespace.Name, RxQueueSize = 64, TxQueueSize = 64, ReceiveRing = options.ReceiveRing, TransmitRing = options.TransmitRing });
+            Assert.That(_driver.TransmitsThroughRing, Is.EqualTo(options.TransmitRing), "the transmit path asked for");
             OpenPeer("nbck0");
         }
 

@@ -32,6 +32,10 @@ internal static class TestSwitches
     /// went down) once it has taken this many frames in the call: the review's link-flap case.</summary>
     public static int ReceiveFailsAfterFrames;
 
+    /// <summary>When non-zero, the AF_PACKET transmit ring writes this many more frames with a length beyond their slot,
+    /// which the kernel refuses (<c>TP_STATUS_WRONG_FORMAT</c>, EMSGSIZE): the refused-slot path.</summary>
+    public static int TransmitRingMalformedFrames;
+
     /// <summary>Yields now and then, as <see cref="FreeListYieldOneIn"/> asks.</summary>
     public static void MaybeYieldInFreeList()
     {

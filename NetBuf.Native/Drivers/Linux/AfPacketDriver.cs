@@ -11,7 +11,8 @@ namespace NetBufNative.Drivers.Linux;
 /// interface are received here, frames transmitted here leave by it. Frames are received from a ring the kernel fills
 /// (<c>PACKET_RX_RING</c>, <see cref="AfPacketDriverOptions.ReceiveRing"/>, the default), copied from it into pool
 /// buffers, or without the ring straight into pool buffers with <c>recvmmsg</c>; they are sent straight from pool buffers
-/// with <c>sendmmsg</c>, in batches (<see cref="NetDriver.ReceiveBatch"/>, <see cref="NetDriver.TransmitBatch"/>) or one
+/// with <c>sendmmsg</c>, or copied into a transmit ring (<c>PACKET_TX_RING</c>, <see cref="AfPacketDriverOptions.TransmitRing"/>)
+/// and sent with one kick per batch, in batches (<see cref="NetDriver.ReceiveBatch"/>, <see cref="NetDriver.TransmitBatch"/>) or one
 /// per call (<see cref="NetDriver.TryReceive"/>, <see cref="NetDriver.TryTransmit"/>). Scale out with
 /// <see cref="AfPacketDriverOptions.FanoutGroup"/>: one driver per worker thread in one
 /// <c>PACKET_FANOUT</c> group, all over one pool.
@@ -34,7 +35,7 @@ namespace NetBufNative.Drivers.Linux;
 /// <see cref="NetDriver.RxDropped"/>, and so is one whose VLAN metadata did not fit (<c>MSG_CTRUNC</c>, not
 /// expected: a tag must not be lost silently); its buffer stays posted. Transmission is synchronous: a sent
 /// buffer waits in the transmit queue until <see cref="NetDriver.RecycleTxBuffers"/>; a frame the socket has no room
-/// for (EAGAIN, ENOBUFS) waits there too and goes at the next call. A device error drops the frames not yet sent
+/// for (EAGAIN, ENOBUFS), or with the transmit ring no free slot, waits there too and goes at the next call. A device error drops the frames not yet sent
 /// (counted in <see cref="NetDriver.TxDropped"/>) and is reported by the next call.
 /// </para>
 /// <para>
@@ -142,7 +143,11 @@ public sealed unsafe class AfPacketDriver : NetDriver
     private readonly NetBufPtr[] _segmentBuffers;
     private readonly bool _completeChecksums;
     private readonly byte* _ring;
-    private readonly nuint _ringLength;
+    private readonly byte* _mapping;
+    private readonly nuint _mappingLength;
+    private readonly PacketTransmitRing? _txRing;
+    private bool _txKickNeeded;
+    private long _txRingRefused;
     private readonly int _ringFrameSize;
     private readonly int _ringFrames;
     private int _ringHead;
@@ -208,12 +213,14 @@ public sealed unsafe class AfPacketDriver : NetDriver
         int mtu;
         int receiveBufferSize;
         TPacketRequest ring = options.ReceiveRing ? RingShape(pool.BufferLength - pool.DefaultHeadroom, Math.Max(options.RxQueueSize, RingMinFrames)) : default;
-        nint ringAddress;
+        int txSlots = options.TransmitRing ? options.TxQueueSize : 0;
+        nint mapping;
+        TPacketRequest txRing;
         try
         {
             int fd;
-            (fd, index, mac, mtu, receiveBufferSize, ringAddress) =
-                NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags, promiscuous, options.ReceiveBufferSize, ring));
+            (fd, index, mac, mtu, receiveBufferSize, mapping, txRing) =
+                NamespaceThread.Run(options.NetworkNamespace, () => Open(interfaceName, options.FanoutGroup, restoreVlanTags, promiscuous, options.ReceiveBufferSize, ring, txSlots));
             _queues = new DeviceQueues(new DeviceHandle(fd, interfaceName), options.RxQueueSize, options.TxQueueSize);
         }
         catch
@@ -231,10 +238,14 @@ public sealed unsafe class AfPacketDriver : NetDriver
         _rxRoom = pool.BufferLength - _rxOffset;
         _maxFrameLength = mtu + LinuxConstants.EthernetHeaderLength;
         _batchSize = options.BatchSize;
-        _ring = (byte*)ringAddress;
+        _mapping = (byte*)mapping;
+        _mappingLength = RingLength(ring) + RingLength(txRing);
+        _ring = ring.FrameCount > 0 ? _mapping : null;
         _ringFrameSize = (int)ring.FrameSize;
         _ringFrames = (int)ring.FrameCount;
-        _ringLength = (nuint)ring.BlockSize * ring.BlockCount;
+
+        // One mapping holds both rings, the receive ring first (packet_mmap maps them in that order).
+        _txRing = txRing.FrameCount > 0 ? new PacketTransmitRing(_mapping + RingLength(ring), txRing) : null;
         _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(MMsgHdr));
         _vectors = (IoVec*)NativeMemory.AllocZeroed((nuint)(_batchSize * ReceiveVectors), (nuint)sizeof(IoVec));
         _addresses = (SockAddrLl*)NativeMemory.AllocZeroed((nuint)_batchSize, (nuint)sizeof(SockAddrLl));
@@ -306,6 +317,19 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <summary>Whether frames are received through the receive ring (<see cref="AfPacketDriverOptions.ReceiveRing"/>, the
     /// default) rather than with <c>recvmmsg</c>.</summary>
     public bool ReceivesFromRing => _ring != null;
+
+    /// <summary>Whether frames are sent through the transmit ring (<see cref="AfPacketDriverOptions.TransmitRing"/>) rather
+    /// than with <c>sendmmsg</c>.</summary>
+    public bool TransmitsThroughRing => _txRing != null;
+
+    /// <summary>Slots of the transmit ring (0 without it).</summary>
+    internal int TransmitRingSlots => _txRing?.SlotCount ?? 0;
+
+    /// <summary>Bytes of a transmit ring slot (0 without it).</summary>
+    internal int TransmitRingSlotSize => _txRing?.SlotSize ?? 0;
+
+    /// <summary>Frames the kernel refused in the transmit ring (<c>TP_STATUS_WRONG_FORMAT</c>), also in <see cref="NetDriver.TxDropped"/>.</summary>
+    internal long TransmitRingRefused => Volatile.Read(ref _txRingRefused);
 
     /// <summary>
     /// Frames longer than a slot of the receive ring that were received whole all the same: the kernel put each in its slot
@@ -736,7 +760,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
     }
 
     /// <inheritdoc/>
-    internal override bool HasPendingTransmit => _queues.PendingCount > 0;
+    internal override bool HasPendingTransmit => _queues.PendingCount > 0 || _txKickNeeded;
 
     /// <inheritdoc/>
     internal override int GetWaitDescriptors(Span<PollFd> destination) => _queues.GetWaitDescriptors(destination);
@@ -803,10 +827,10 @@ public sealed unsafe class AfPacketDriver : NetDriver
         NativeMemory.Free(_txHeader);
         NativeMemory.Free(_headerCopy);
         NativeMemory.Free(_overflow);
-        if (_ring != null)
+        if (_mapping != null)
         {
-            // Sound: the mapping is this driver's, and no call uses it any more.
-            _ = LibC.Munmap(_ring, _ringLength);
+            // Sound: the mapping (both rings) is this driver's, and no call uses it any more.
+            _ = LibC.Munmap(_mapping, _mappingLength);
         }
     }
 
@@ -826,7 +850,7 @@ public sealed unsafe class AfPacketDriver : NetDriver
         }
     }
 
-    private static (int Fd, int Index, MacAddress Mac, int Mtu, int ReceiveBufferSize, nint Ring) Open(string name, int? fanoutGroup, bool restoreVlanTags, bool promiscuous, int? receiveBufferSize, TPacketRequest ring)
+    private static (int Fd, int Index, MacAddress Mac, int Mtu, int ReceiveBufferSize, nint Mapping, TPacketRequest TxRing) Open(string name, int? fanoutGroup, bool restoreVlanTags, bool promiscuous, int? receiveBufferSize, TPacketRequest ring, int txSlots)
     {
         uint index = LibC.IfNameToIndex(name);
         if (index == 0)
@@ -869,8 +893,12 @@ public sealed unsafe class AfPacketDriver : NetDriver
                 SetReceiveBuffer(fd, size, name);
             }
 
+            // The transmit ring's slots hold the largest frame the core lets through: MTU + header + a VLAN tag.
+            int mtu = InterfaceControl.GetMtu(fd, name);
+            TPacketRequest txRing = txSlots > 0 ? PacketTransmitRing.Shape(mtu + LinuxConstants.EthernetHeaderLength + LinuxConstants.VlanTagLength, txSlots) : default;
+
             // After PACKET_VNET_HDR (which a socket with a ring refuses) and before bind, so the first frame goes to the ring.
-            nint ringAddress = ring.FrameCount > 0 ? MapReceiveRing(fd, ring, name) : 0;
+            nint mapping = ring.FrameCount > 0 || txRing.FrameCount > 0 ? MapRings(fd, ring, txRing, name) : 0;
 
             SockAddrLl address = new()
             {
@@ -911,14 +939,14 @@ public sealed unsafe class AfPacketDriver : NetDriver
 
             try
             {
-                return (fd, (int)index, InterfaceControl.GetMacAddress(fd, name), InterfaceControl.GetMtu(fd, name), GetReceiveBuffer(fd, name), ringAddress);
+                return (fd, (int)index, InterfaceControl.GetMacAddress(fd, name), mtu, GetReceiveBuffer(fd, name), mapping, txRing);
             }
             catch
             {
-                if (ringAddress != 0)
+                if (mapping != 0)
                 {
                     // Sound: the mapping was made above and is not handed out.
-                    _ = LibC.Munmap((void*)ringAddress, (nuint)ring.BlockSize * ring.BlockCount);
+                    _ = LibC.Munmap((void*)mapping, RingLength(ring) + RingLength(txRing));
                 }
 
                 throw;
@@ -931,9 +959,16 @@ public sealed unsafe class AfPacketDriver : NetDriver
         }
     }
 
-    /// <summary>Sets up the socket's <c>TPACKET_V2</c> receive ring of the given shape and maps it.</summary>
+    /// <summary>Bytes a ring of <paramref name="ring"/>'s shape takes in the mapping (0 for none).</summary>
+    private static nuint RingLength(TPacketRequest ring) => (nuint)ring.BlockSize * ring.BlockCount;
+
+    /// <summary>
+    /// Sets up the socket's <c>TPACKET_V2</c> rings of the given shapes (a shape of no slots: no such ring) and maps them
+    /// in one mapping: the kernel maps every ring of a socket with one <c>mmap</c> of their total length, the receive ring
+    /// first, then the transmit ring (<c>packet_mmap</c>).
+    /// </summary>
     /// <returns>The mapping's address.</returns>
-    private static nint MapReceiveRing(int fd, TPacketRequest ring, string name)
+    private static nint MapRings(int fd, TPacketRequest ring, TPacketRequest txRing, string name)
     {
         int version = LinuxConstants.TPACKET_V2;
 
@@ -948,21 +983,29 @@ public sealed unsafe class AfPacketDriver : NetDriver
         // reads that copy in the slot's place. Without it such a frame (a GSO super-packet) is only cut short. Every kernel
         // with PACKET_RX_RING (2.6.x) has the option. Sound: setsockopt reads the 4 bytes of the local.
         int one = 1;
-        if (LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_COPY_THRESH, &one, sizeof(int)) != 0)
+        if (ring.FrameCount > 0 && LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_COPY_THRESH, &one, sizeof(int)) != 0)
         {
             throw LinuxError.Last("setsockopt(PACKET_COPY_THRESH, 1)", name);
         }
 
-        if (LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_RX_RING, &ring, (uint)sizeof(TPacketRequest)) != 0)
+        if (ring.FrameCount > 0 && LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_RX_RING, &ring, (uint)sizeof(TPacketRequest)) != 0)
         {
             throw LinuxError.Last($"setsockopt(PACKET_RX_RING, {ring.FrameCount} slots of {ring.FrameSize} bytes)", name);
         }
 
-        // Sound: maps the ring the kernel just made for this socket, of the size it was asked for.
-        void* address = LibC.Mmap(null, (nuint)ring.BlockSize * ring.BlockCount, XdpConstants.PROT_READ | XdpConstants.PROT_WRITE, XdpConstants.MAP_SHARED | XdpConstants.MAP_POPULATE, fd, 0);
+        // Sound: setsockopt reads the 16 bytes of the local. No PACKET_LOSS: a frame the kernel refuses stays in its slot
+        // marked TP_STATUS_WRONG_FORMAT, for the driver to count and give back, rather than being skipped without a trace.
+        if (txRing.FrameCount > 0 && LibC.SetSockOpt(fd, LinuxConstants.SOL_PACKET, LinuxConstants.PACKET_TX_RING, &txRing, (uint)sizeof(TPacketRequest)) != 0)
+        {
+            throw LinuxError.Last($"setsockopt(PACKET_TX_RING, {txRing.FrameCount} slots of {txRing.FrameSize} bytes)", name);
+        }
+
+        // Sound: maps the rings the kernel just made for this socket, of the total size they were asked with.
+        string rings = ring.FrameCount > 0 && txRing.FrameCount > 0 ? "PACKET_RX_RING and PACKET_TX_RING" : ring.FrameCount > 0 ? "PACKET_RX_RING" : "PACKET_TX_RING";
+        void* address = LibC.Mmap(null, RingLength(ring) + RingLength(txRing), XdpConstants.PROT_READ | XdpConstants.PROT_WRITE, XdpConstants.MAP_SHARED | XdpConstants.MAP_POPULATE, fd, 0);
         if (address == (void*)-1)
         {
-            throw LinuxError.Last("mmap(PACKET_RX_RING)", name);
+            throw LinuxError.Last($"mmap({rings})", name);
         }
 
         return (nint)address;
@@ -1320,6 +1363,12 @@ public sealed unsafe class AfPacketDriver : NetDriver
     /// <remarks>Also right after a transmit burst queued its frames.</remarks>
     protected override void FlushPending()
     {
+        if (_txRing != null)
+        {
+            FlushToRing(_txRing);
+            return;
+        }
+
         while (_queues.PendingCount > 0)
         {
             int count = Math.Min(_queues.PendingCount, _batchSize);
@@ -1365,6 +1414,82 @@ public sealed unsafe class AfPacketDriver : NetDriver
             CountTxDropped(_queues.DropPending());
             CheckBound();
             throw LinuxError.FromErrno(errno, count == 1 ? "sendmsg" : "sendmmsg", DeviceName, opened: true);
+        }
+    }
+
+    /// <summary>
+    /// Copies the frames waiting in the transmit queue into the transmit ring, oldest first, until the ring is full, and
+    /// kicks the kernel once per batch of up to <see cref="AfPacketDriverOptions.BatchSize"/>; a kick the kernel could not
+    /// finish (its send buffer full) is made again at the next call. Each frame copied counts as sent at once (its buffer
+    /// goes back at the next recycle).
+    /// </summary>
+    /// <exception cref="NetDriverException">The kick failed (the interface down or gone, a refused frame): the frames the
+    /// kernel had not taken and those still waiting were dropped (counted), and the error is for the next call.</exception>
+    private void FlushToRing(PacketTransmitRing ring)
+    {
+        while (_queues.PendingCount > 0 || _txKickNeeded)
+        {
+            int count = Math.Min(_queues.PendingCount, _batchSize);
+            int published = 0;
+            while (published < count && ring.TryPut(_queues.PeekPending(published)))
+            {
+                published++;
+            }
+
+            _queues.MarkSent(published);
+            if (published == 0 && !_txKickNeeded)
+            {
+                // The ring is full: the waiting frames go once the kernel freed a slot, at a later call.
+                return;
+            }
+
+            if (!Kick(ring) || published < count)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Asks the kernel to send the requested slots of the ring (<c>send(fd, NULL, 0, MSG_DONTWAIT)</c>, as DPDK's
+    /// net_af_packet kicks).</summary>
+    /// <returns><see langword="false"/> when the kernel did not take every requested slot (its send buffer was full, or
+    /// EAGAIN/ENOBUFS): they stay requested and the next call kicks again.</returns>
+    /// <exception cref="NetDriverException">Another error: every slot the kernel had not taken (a refused one among them)
+    /// is given back and, with the frames still waiting in the queue, counted as dropped.</exception>
+    private bool Kick(PacketTransmitRing ring)
+    {
+        while (true)
+        {
+            // Sound: a send of no bytes from no buffer: the kernel reads only the ring it mapped for this socket.
+            if (LibC.SendTo(_device.Fd, null, 0, LinuxConstants.MSG_DONTWAIT, null, 0) >= 0)
+            {
+                // tpacket_snd returns the bytes sent also when it stopped early (no send buffer for the next frame).
+                _txKickNeeded = ring.HasUnsent;
+                return !_txKickNeeded;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (errno is Errno.EAGAIN or Errno.ENOBUFS)
+            {
+                _txKickNeeded = true;
+                return false;
+            }
+
+            // ENETDOWN, ENXIO (the interface down, or gone), or a frame refused (EMSGSIZE, EINVAL: its slot marked
+            // TP_STATUS_WRONG_FORMAT, where the kernel's head stays): give back what the kernel did not take, as the
+            // sendmmsg path drops what it could not send.
+            _txKickNeeded = false;
+            (int unsent, int refused) = ring.Reclaim();
+            _txRingRefused += refused;
+            CountTxDropped(unsent + _queues.DropPending());
+            CheckBound();
+            string what = refused > 0 ? "send (PACKET_TX_RING; the kernel refused a frame: TP_STATUS_WRONG_FORMAT)" : "send (PACKET_TX_RING)";
+            throw LinuxError.FromErrno(errno, what, DeviceName, opened: true);
         }
     }
 

@@ -99,4 +99,33 @@ public sealed class AfPacketDriverOptions
     /// </para>
     /// </summary>
     public bool ReceiveRing { get; init; } = true;
+
+    /// <summary>
+    /// Whether frames are sent through a transmit ring shared with the kernel (<c>PACKET_TX_RING</c>, <c>TPACKET_V2</c>), as
+    /// DPDK's net_af_packet sends, instead of <c>sendmmsg</c> straight from the pool buffers. A transmit copies each frame
+    /// (after a zero virtio-net header) into the next free slot and requests it, and one <c>send(fd, NULL, 0,
+    /// MSG_DONTWAIT)</c> per batch of up to <see cref="BatchSize"/> frames makes the kernel send every requested slot;
+    /// the pool buffer is done at once (recycled by the next <see cref="NetDriver.RecycleTxBuffers"/>), and the slot comes back
+    /// when the kernel freed the frame it built over it. A frame whose slot is not free yet waits in the transmit queue, as
+    /// one the socket has no room for does without the ring, and goes at the next call. The ring has one slot per transmit
+    /// buffer (<see cref="TxQueueSize"/>), rounded up to whole pages, each the smallest power of two that holds 32 bytes of
+    /// the kernel's header, the virtio-net header and the largest frame (MTU + 18: 2 KiB at MTU 1500); with the receive
+    /// ring both are one mapping.
+    /// <para>
+    /// Differences from <c>sendmmsg</c>: the kernel checks no MTU for a socket with virtio-net headers on this path, so a
+    /// frame longer than an MTU lowered after the driver opened is taken and dropped by the device (a veth counts it),
+    /// where <c>sendmmsg</c> refuses it (EMSGSIZE); a frame the kernel refuses (<c>TP_STATUS_WRONG_FORMAT</c>, not expected for
+    /// frames the driver checked) makes the send fail: that slot and every requested one after it are given back and
+    /// counted in <see cref="NetDriver.TxDropped"/>, as the frames waiting in the queue, and the error is reported by the next
+    /// call, as a device error without the ring.
+    /// </para>
+    /// <para>
+    /// <see langword="false"/> (the default): <c>sendmmsg</c>. On a 2-vCPU VM shared with other work the ring showed no
+    /// clear win (docs/benchmarks.md): 0.83-0.98 times the frames of <c>sendmmsg</c> in the forward bench's quieter rounds,
+    /// 0.93-1.36 times in the versus rows of the pair run at one load, so it stays opt-in. A likely reason on a veth: the kernel builds each frame over
+    /// the ring's pages (a zero-copy skb), and the veth copies those pages once more before it hands the frame on
+    /// (<c>skb_copy_ubufs</c>), so the ring pays two copies where <c>sendmmsg</c> pays one; on a NIC it may differ.
+    /// </para>
+    /// </summary>
+    public bool TransmitRing { get; init; }
 }

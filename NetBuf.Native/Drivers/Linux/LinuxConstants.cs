@@ -70,6 +70,7 @@ internal static class LinuxConstants
     internal const ushort PACKET_MR_PROMISC = 1;
     internal const int PACKET_VNET_HDR = 15;
     internal const int PACKET_RX_RING = 5;
+    internal const int PACKET_TX_RING = 13;
     internal const int PACKET_VERSION = 10;
     internal const int PACKET_COPY_THRESH = 7;
     internal const int TPACKET_V2 = 1;
@@ -78,6 +79,15 @@ internal static class LinuxConstants
     internal const uint TP_STATUS_COPY = 0x2;
     internal const uint TP_STATUS_VLAN_VALID = 0x10;
     internal const uint TP_STATUS_VLAN_TPID_VALID = 0x40;
+
+    // linux/if_packet.h: a transmit ring slot's tp_status (the user's slot, the user's request, the kernel's, a frame it refused)
+    // and the timestamp flags the kernel may add to a sent slot's.
+    internal const uint TP_STATUS_AVAILABLE = 0;
+    internal const uint TP_STATUS_SEND_REQUEST = 1;
+    internal const uint TP_STATUS_SENDING = 2;
+    internal const uint TP_STATUS_WRONG_FORMAT = 4;
+    internal const uint TP_STATUS_TS_SOFTWARE = 1u << 29;
+    internal const uint TP_STATUS_TS_RAW_HARDWARE = 1u << 31;
 
     // linux/if_ether.h: every protocol, in host order (htons it for the socket and sockaddr_ll).
     internal const ushort ETH_P_ALL = 0x0003;

@@ -3,8 +3,10 @@ using System.Runtime.InteropServices;
 namespace NetBufNative.Drivers.Linux;
 
 /// <summary><c>struct tpacket2_hdr</c> (linux/if_packet.h, 32 bytes): the head of each frame slot of a
-/// <c>TPACKET_V2</c> receive ring (<c>PACKET_RX_RING</c>); the kernel writes the frame after it at <see cref="MacOffset"/>
-/// and hands the slot over by setting <see cref="Status"/> to <see cref="LinuxConstants.TP_STATUS_USER"/>.</summary>
+/// <c>TPACKET_V2</c> ring: in a receive ring (<c>PACKET_RX_RING</c>) the kernel writes the frame after it at
+/// <see cref="MacOffset"/> and hands the slot over by setting <see cref="Status"/> to <see cref="LinuxConstants.TP_STATUS_USER"/>;
+/// in a transmit ring (<c>PACKET_TX_RING</c>) the driver writes the frame at <see cref="PacketTransmitRing.DataOffset"/>, its
+/// length in <see cref="Length"/>, and requests it (<see cref="LinuxConstants.TP_STATUS_SEND_REQUEST"/>).</summary>
 [StructLayout(LayoutKind.Explicit, Size = 32)]
 internal struct TPacket2Header
 {
@@ -42,7 +44,7 @@ internal struct TPacket2Header
     public ushort VlanTpid;
 }
 
-/// <summary><c>struct tpacket_req</c> (16 bytes): the shape of a ring asked for with <c>PACKET_RX_RING</c>.</summary>
+/// <summary><c>struct tpacket_req</c> (16 bytes): the shape of a ring asked for with <c>PACKET_RX_RING</c> or <c>PACKET_TX_RING</c>.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct TPacketRequest
 {
