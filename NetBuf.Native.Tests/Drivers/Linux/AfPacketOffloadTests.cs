@@ -294,7 +294,7 @@ public sealed class AfPacketOffloadTests
         using var driver = new AfPacketDriver(pool, "nbts0", new AfPacketDriverOptions
         {
             NetworkNamespace = server.Name,
-            RxQueueSize = 256,
+            RxQueueSize = 1024, // a ring with room for the whole stream, should the reader be kept off the CPU a while
             TxQueueSize = 16,
             ReceiveRing = ring,
             ReceiveBufferSize = 4 * Size,
@@ -309,6 +309,36 @@ public sealed class AfPacketOffloadTests
             using Socket accepted = listener.Accept();
             return ReadExactly(accepted, Size);
         });
+
+        // The driver is read while the stream flows (one thread, the only user of the driver meanwhile): a reader that waited
+        // for the end would leave the ring to fill with the stream's frames and the server's ACKs, and the kernel would drop.
+        var segments = new List<(uint Sequence, byte[] Payload)>();
+        Task reader = Task.Run(() =>
+        {
+            long bytes = 0;
+            var batch = new NetBufPtr[32];
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (bytes < Size && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
+                int received = driver.ReceiveBatch(batch);
+                for (int i = 0; i < received; i++)
+                {
+                    byte[] frame = batch[i].Packet.ToArray();
+                    Assert.That(frame.Length, Is.LessThanOrEqualTo(driver.Mtu + 14), "every frame handed over is at most an MTU long");
+                    if (TryReadTcpData(frame, Port, out uint sequence, out byte[] payload))
+                    {
+                        segments.Add((sequence, payload));
+                        bytes += payload.Length;
+                    }
+
+                    if (!driver.TryRecycleRxBuffer(batch[i]))
+                    {
+                        Assert.That(pool.TryFree(batch[i]), Is.True);
+                    }
+                }
+            }
+        });
         using (Socket connecting = NamespaceThread.Run(client.Name, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)))
         {
             connecting.Connect(new IPEndPoint(IPAddress.Parse("10.79.0.2"), Port));
@@ -317,32 +347,8 @@ public sealed class AfPacketOffloadTests
         }
 
         Assert.That(serverSide.Result, Is.EqualTo(data), "the stream itself is intact");
-
-        // The data segments from the client, as the driver handed them over: (sequence number, payload).
-        var segments = new List<(uint Sequence, byte[] Payload)>();
-        long bytes = 0;
-        var batch = new NetBufPtr[32];
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (bytes < Size && clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            _ = driver.WaitForReceive(TimeSpan.FromMilliseconds(100));
-            int received = driver.ReceiveBatch(batch);
-            for (int i = 0; i < received; i++)
-            {
-                byte[] frame = batch[i].Packet.ToArray();
-                Assert.That(frame.Length, Is.LessThanOrEqualTo(driver.Mtu + 14), "every frame handed over is at most an MTU long");
-                if (TryReadTcpData(frame, Port, out uint sequence, out byte[] payload))
-                {
-                    segments.Add((sequence, payload));
-                    bytes += payload.Length;
-                }
-
-                if (!driver.TryRecycleRxBuffer(batch[i]))
-                {
-                    Assert.That(pool.TryFree(batch[i]), Is.True);
-                }
-            }
-        }
+        Assert.That(reader.Wait(TimeSpan.FromSeconds(40)), Is.True, "the reader ended");
+        reader.GetAwaiter().GetResult();
 
         Assert.That(segments, Is.Not.Empty);
         uint next = segments[0].Sequence;
