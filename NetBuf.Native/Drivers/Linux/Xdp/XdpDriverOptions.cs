@@ -72,9 +72,10 @@ public sealed class XdpDriverOptions
     /// <see cref="XdpDriver.MaxBusyPollBudget"/> sets <c>SO_PREFER_BUSY_POLL</c>, <c>SO_BUSY_POLL</c>
     /// (<see cref="XdpDriver.BusyPollMicroseconds"/>) and <c>SO_BUSY_POLL_BUDGET</c> on the socket, and a receive that finds
     /// the ring empty makes one <c>recvfrom</c> system call, in which the kernel runs the interface's receive work (its NAPI
-    /// poll, up to the budget's frames) on the calling thread instead of in a softirq wherever the sender runs. It pays on
-    /// a thread that polls a dedicated CPU (<see cref="Processing.PollingMode.BusyPoll"/>); DPDK's <c>net_af_xdp</c> has it on
-    /// with a budget of 64. A budget above the kernel's <c>net.core.busy_poll</c> rules may need CAP_NET_ADMIN (root has it).
+    /// poll, up to the budget's frames) on the calling thread instead of in a softirq wherever the sender runs. Meant for a
+    /// thread that polls a CPU of its own (<see cref="Processing.PollingMode.BusyPoll"/>); DPDK's <c>net_af_xdp</c> has it on
+    /// with a budget of 64. Measured on a shared 2-vCPU VM over a veth it cost more than it saved (a system call per empty
+    /// poll; docs/benchmarks.md), hence off by default: measure it on the machine it is meant for. A budget above the kernel's <c>net.core.busy_poll</c> rules may need CAP_NET_ADMIN (root has it).
     /// </summary>
     public int BusyPollBudget { get; init; }
 }
