@@ -429,15 +429,19 @@ public ref struct NetBuf : IDisposable
         }
 
         // The fields stay as they are, so a second Dispose of this variable is caught as stale.
-        ThreadCache? cache = _cache;
-        if (cache is not null)
+        if (_cache is not null)
         {
             // Only allocations set a cache, so the token is an owner's (never a view's).
-            pool.ReturnOwned(ref _slot, _index, _token, cache);
+            pool.ReturnOwned(ref _slot, _index, _token, _cache);
             return;
         }
 
-        DisposeUncached(pool, ref _slot, _index, _token, _view);
+        if (_view)
+        {
+            ThrowView();
+        }
+
+        pool.Return(ref _slot, _index, _token);
     }
 
     /// <inheritdoc/>
@@ -452,23 +456,6 @@ public ref struct NetBuf : IDisposable
         index = _index;
         token = _token;
         return pool;
-    }
-
-    /// <summary>
-    /// <see cref="Dispose"/> of a handle that was not allocated through a thread cache (a view, a
-    /// buffer taken from a box or a pointer), out of line: it keeps <see cref="Dispose"/> small enough
-    /// for the JIT to copy a <c>using</c> block's <c>finally</c> into the loop instead of calling it
-    /// as a separate handler, which would keep every field of the handle in stack memory.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void DisposeUncached(NetBufPool pool, ref BufferSlot slot, int index, ulong token, bool view)
-    {
-        if (view)
-        {
-            ThrowView();
-        }
-
-        pool.Return(ref slot, index, token);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

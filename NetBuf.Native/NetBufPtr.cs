@@ -46,7 +46,7 @@ public readonly unsafe struct NetBufPtr : IEquatable<NetBufPtr>
     public int HeaderLength => Internal.RegionWord.HeaderLength(_regions);
 
     /// <summary>The address of the packet region's first byte (the original's <c>packet()</c>).</summary>
-    public nint PacketAddress => _buffer + Offset + HeaderLength;
+    public nint PacketAddress => _buffer + Internal.RegionWord.PacketStart(_regions);
 
     /// <summary>The packet region's length (the original's <c>packet_len()</c>).</summary>
     public int PacketLength => Internal.RegionWord.PacketLength(_regions);
@@ -58,7 +58,7 @@ public readonly unsafe struct NetBufPtr : IEquatable<NetBufPtr>
     public Span<byte> Packet => IsNull ? default : new Span<byte>((void*)PacketAddress, PacketLength);
 
     /// <summary>The header and packet regions as one span; unchecked like <see cref="Packet"/>.</summary>
-    public Span<byte> PacketWithHeader => IsNull ? default : new Span<byte>((void*)HeaderAddress, HeaderLength + PacketLength);
+    public Span<byte> PacketWithHeader => IsNull ? default : new Span<byte>((void*)HeaderAddress, Internal.RegionWord.FrameLength(_regions));
 
     /// <summary>The state word the buffer was lent with, salted by its pool.</summary>
     internal ulong Token => _token;
@@ -83,7 +83,7 @@ public readonly unsafe struct NetBufPtr : IEquatable<NetBufPtr>
 
     /// <inheritdoc/>
     public override string ToString() =>
-        IsNull ? "NetBufPtr(null)" : $"NetBufPtr(buffer {_index} at 0x{_buffer:x}, packet {PacketLength} bytes at +{Offset + HeaderLength})";
+        IsNull ? "NetBufPtr(null)" : $"NetBufPtr(buffer {_index} at 0x{_buffer:x}, packet {PacketLength} bytes at +{Internal.RegionWord.PacketStart(_regions)})";
 
     /// <summary>Whether two pointers are equal.</summary>
     /// <param name="left">One pointer.</param>
